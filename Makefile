@@ -1,0 +1,97 @@
+# The one entry point for routine work: `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+COMPOSE := docker compose
+PROD := -f docker-compose.yml -f docker-compose.prod.yml
+PYTEST := $(PYTHON) -m pytest
+# Sourcing this picks (and if needed builds) the base images; see scripts/base-images.sh.
+BASE_IMAGES := . scripts/base-images.sh
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# ---- running the stack ------------------------------------------------------------------
+.PHONY: up down prod-up prod-down logs ps psql redis-cli secrets standins clean
+up: ## Start the stack (development), health-gated; prints the URL
+	@scripts/up.sh
+
+down: ## Stop the stack; data stays in its volumes
+	$(COMPOSE) down --remove-orphans
+
+prod-up: ## Start the production variant (base + docker-compose.prod.yml)
+	@scripts/up.sh $(PROD)
+
+prod-down: ## Stop the production variant
+	$(COMPOSE) $(PROD) down --remove-orphans
+
+logs: ## Follow the logs of every service
+	$(COMPOSE) logs --follow --tail 100
+
+ps: ## Show each service's state and health
+	$(COMPOSE) ps --all
+
+psql: ## Open psql in the database as the app role
+	$(COMPOSE) exec database sh -c 'PGPASSWORD="$$(cat /run/secrets/database_app_password)" psql -h 127.0.0.1 -U shortener_app shortener'
+
+redis-cli: ## Open redis-cli in the cache
+	$(COMPOSE) exec cache sh -c 'REDISCLI_AUTH="$$(cat /run/secrets/redis_password)" redis-cli'
+
+secrets: ## Create missing secrets in .secrets/ (random; existing ones are kept)
+	@scripts/secrets.sh
+
+standins: ## Build the Debian stand-ins for the base images (for machines without a registry)
+	@scripts/standins/build.sh
+
+clean: ## Stop the stack and delete its volumes (all data)
+	$(COMPOSE) down --remove-orphans --volumes
+
+# ---- development ------------------------------------------------------------------------
+.PHONY: venv lock lint format
+venv: $(VENV)/.installed ## Create the dev virtualenv from the lock files
+
+$(VENV)/.installed: api/requirements.lock worker/requirements.lock requirements-dev.lock
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r api/requirements.lock -r worker/requirements.lock -r requirements-dev.lock
+	touch $@
+
+lock: venv ## Re-resolve the lock files from the pyproject.toml files
+	for svc in api worker; do \
+		$(VENV)/bin/uv pip compile $$svc/pyproject.toml --universal --python-version 3.11 \
+			--generate-hashes --no-header --quiet -o $$svc/requirements.lock; \
+	done
+	$(VENV)/bin/uv pip compile requirements-dev.in --universal --python-version 3.11 \
+		--generate-hashes --no-header --quiet -c api/requirements.lock \
+		-c worker/requirements.lock -o requirements-dev.lock
+
+lint: venv ## ruff: lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv ## ruff: fix what can be fixed and format
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# ---- tests ------------------------------------------------------------------------------
+.PHONY: test test-unit test-integration test-e2e
+test: ## Run every tier (lint, unit, integration, e2e); fails if any tier fails
+	@failed=""; \
+	for tier in lint test-unit test-integration test-e2e; do \
+		echo "==== $$tier ===="; \
+		$(MAKE) --no-print-directory $$tier || failed="$$failed $$tier"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED tiers:$$failed"; exit 1; fi; \
+	echo "all tiers passed"
+
+test-unit: venv ## Unit tests: pure logic, no containers
+	$(PYTEST) tests/unit
+
+test-integration: venv ## Integration tests: api and worker code against real Postgres and Redis containers
+	$(BASE_IMAGES) && $(PYTEST) tests/integration
+
+test-e2e: venv ## End-to-end tests: the whole compose stack through nginx on 127.0.0.1
+	$(BASE_IMAGES) && $(PYTEST) tests/e2e

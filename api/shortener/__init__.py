@@ -1,0 +1,1 @@
+"""The URL shortener's API service: link creation, redirects, health and migrations."""

@@ -1,0 +1,3 @@
+from shortener.main import serve
+
+serve()

@@ -1,0 +1,63 @@
+"""The application factory: create_app(settings) wires features to backends.
+
+Nothing here reads the environment: tests build an app from any Settings they like.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from psycopg import OperationalError
+from psycopg_pool import PoolTimeout
+
+from shortener.backends import Backends
+from shortener.health.routes import router as health_router
+from shortener.links.routes import router as links_router
+from shortener.problems import install_problem_handlers, problem_response
+from shortener.redirects.routes import router as redirects_router
+from shortener.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.error("database unavailable", extra={"error": str(exc)})
+    return problem_response(
+        503,
+        "database-unavailable",
+        "The database cannot be reached right now; try again shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
+    backends = backends or Backends.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await backends.open()
+        try:
+            yield
+        finally:
+            await backends.close()
+
+    app = FastAPI(
+        title="URL shortener",
+        version="0.1.0",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.backends = backends
+    install_problem_handlers(app)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
+    app.include_router(health_router)
+    app.include_router(links_router)
+    # Last: /{code} matches any single path segment the routes above did not claim.
+    app.include_router(redirects_router)
+    return app

@@ -1,0 +1,72 @@
+"""Connections to the two backing services, built from settings.
+
+One pool per process for Postgres, one client (with its own pool) for Redis. Both are
+opened in the app's lifespan and closed on shutdown, so a replica that stops drains cleanly.
+"""
+
+from dataclasses import dataclass
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+
+from shortener.settings import Settings
+
+
+def database_conninfo(settings: Settings) -> str:
+    """A libpq connection string; the password is passed separately, never logged."""
+    return (
+        f"host={settings.database_host} port={settings.database_port} "
+        f"dbname={settings.database_name} user={settings.database_user} "
+        f"application_name=shortener-api"
+    )
+
+
+def create_database_pool(settings: Settings) -> AsyncConnectionPool:
+    return AsyncConnectionPool(
+        database_conninfo(settings),
+        kwargs={
+            "password": settings.database_password_file.get_secret_value(),
+            "connect_timeout": max(1, round(settings.database_timeout_seconds)),
+            "autocommit": True,
+        },
+        min_size=settings.database_pool_min,
+        max_size=settings.database_pool_max,
+        timeout=settings.database_timeout_seconds,
+        # Check a connection before lending it out, so a restarted database costs one
+        # failed check, not a failed request.
+        check=AsyncConnectionPool.check_connection,
+        # Opened in the lifespan without waiting: the API starts (and reports not ready)
+        # even while the database is briefly away.
+        open=False,
+        name="shortener-api",
+    )
+
+
+def create_redis(settings: Settings) -> Redis:
+    return Redis(
+        host=settings.redis_host,
+        port=settings.redis_port,
+        password=settings.redis_password_file.get_secret_value(),
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        decode_responses=True,
+        health_check_interval=30,
+    )
+
+
+@dataclass(frozen=True)
+class Backends:
+    database: AsyncConnectionPool[AsyncConnection]
+    cache: Redis
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Backends":
+        return cls(database=create_database_pool(settings), cache=create_redis(settings))
+
+    async def open(self) -> None:
+        await self.database.open(wait=False)
+
+    async def close(self) -> None:
+        await self.database.close()
+        await self.cache.aclose()

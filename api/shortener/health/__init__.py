@@ -1,0 +1,1 @@
+"""Health: liveness, readiness (touches Postgres and Redis) and the container probe."""

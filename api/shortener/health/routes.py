@@ -1,0 +1,70 @@
+"""/health/live and /health/ready, as application/health+json.
+
+Live says the process answers. Ready says it can do its job: Postgres answers and has the
+schema this code expects (fail), and Redis answers (warn: redirects still work without it).
+"""
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+
+from shortener.backends import Backends
+from shortener.dependencies import BackendsDep, SettingsDep
+from shortener.migrate.files import latest_version
+from shortener.settings import Settings
+
+router = APIRouter(prefix="/health", tags=["health"])
+log = logging.getLogger(__name__)
+
+HEALTH_MEDIA_TYPE = "application/health+json"
+
+
+def health_response(status: str, checks: dict[str, Any] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"status": status}
+    if checks is not None:
+        body["checks"] = checks
+    code = 503 if status == "fail" else 200
+    return JSONResponse(body, status_code=code, media_type=HEALTH_MEDIA_TYPE)
+
+
+async def check_database(backends: Backends, settings: Settings) -> dict[str, Any]:
+    expected = latest_version()
+    try:
+        async with backends.database.connection(timeout=settings.database_timeout_seconds) as conn:
+            cursor = await conn.execute("SELECT max(version) FROM schema_migrations")
+            row = await cursor.fetchone()
+    except Exception as error:  # any failure here means "not ready", and says why
+        log.warning("readiness: database check failed", extra={"error": str(error)})
+        return {"status": "fail", "output": type(error).__name__}
+    applied = row[0] if row else None
+    if applied is None or applied < expected:
+        return {"status": "fail", "output": f"schema at {applied}, code expects {expected}"}
+    return {"status": "pass", "schema_version": applied}
+
+
+async def check_cache(backends: Backends) -> dict[str, Any]:
+    try:
+        await backends.cache.ping()
+    except RedisError as error:
+        log.warning("readiness: cache check failed", extra={"error": str(error)})
+        return {"status": "warn", "output": type(error).__name__}
+    return {"status": "pass"}
+
+
+@router.get("/live", summary="The process is up")
+async def live() -> JSONResponse:
+    return health_response("pass")
+
+
+@router.get("/ready", summary="Postgres and Redis answer; the schema is current")
+async def ready(backends: BackendsDep, settings: SettingsDep) -> JSONResponse:
+    checks = {
+        "database": await check_database(backends, settings),
+        "cache": await check_cache(backends),
+    }
+    statuses = {check["status"] for check in checks.values()}
+    overall = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
+    return health_response(overall, checks)

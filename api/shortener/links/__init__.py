@@ -1,0 +1,1 @@
+"""Links: creating short codes for URLs and resolving codes back to URLs."""

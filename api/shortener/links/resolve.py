@@ -1,0 +1,97 @@
+"""Code -> target URL, cache-aside: Redis first, Postgres on a miss, Redis filled after.
+
+Unknown codes are cached too (briefly), so a scan of random codes does not reach Postgres.
+When Redis fails the redirect still works from Postgres: the cache is an accelerator,
+never a dependency of correctness.
+"""
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from shortener.backends import Backends
+from shortener.links.store import find_link
+from shortener.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Anything that could ever be a code (random codes and future aliases); the rest is 404
+# without touching a backend.
+CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MISSING = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    expires_at: datetime | None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+def cache_key(code: str) -> str:
+    return f"link:{code}"
+
+
+def encode(target: Target) -> str:
+    expires = target.expires_at.isoformat() if target.expires_at else None
+    return json.dumps({"url": target.url, "expires_at": expires})
+
+
+def decode(raw: str) -> Target:
+    data = json.loads(raw)
+    expires = data["expires_at"]
+    return Target(data["url"], datetime.fromisoformat(expires) if expires else None)
+
+
+def cache_seconds(target: Target | None, settings: Settings, now: datetime) -> int:
+    """How long an answer may be served from Redis: never past the link's expiry."""
+    if target is None or target.expired(now):
+        return settings.missing_link_cache_seconds
+    if target.expires_at is None:
+        return settings.link_cache_seconds
+    until_expiry = int((target.expires_at - now).total_seconds())
+    return max(1, min(settings.link_cache_seconds, until_expiry))
+
+
+async def _from_cache(cache: Redis, code: str) -> Target | str | None:
+    """The cached answer, MISSING for a cached 'no such link', or None on a miss/failure."""
+    try:
+        raw = await cache.get(cache_key(code))
+    except RedisError as error:
+        log.warning("cache read failed; using the database", extra={"error": str(error)})
+        return None
+    if raw is None:
+        return None
+    return MISSING if raw == MISSING else decode(raw)
+
+
+async def _remember(cache: Redis, code: str, target: Target | None, seconds: int) -> None:
+    if seconds <= 0:
+        return
+    try:
+        await cache.set(cache_key(code), encode(target) if target else MISSING, ex=seconds)
+    except RedisError as error:
+        log.warning("cache fill failed", extra={"error": str(error)})
+
+
+async def resolve_link(backends: Backends, settings: Settings, code: str) -> Target | None:
+    if not CODE_PATTERN.fullmatch(code):
+        return None
+    cached = await _from_cache(backends.cache, code)
+    if cached == MISSING:
+        return None
+    if isinstance(cached, Target):
+        return cached
+    async with backends.database.connection() as conn:
+        stored = await find_link(conn, code)
+    target = Target(stored.url, stored.expires_at) if stored else None
+    seconds = cache_seconds(target, settings, datetime.now(UTC))
+    await _remember(backends.cache, code, target, seconds)
+    return target

@@ -1,0 +1,1 @@
+"""Redirects: the hot path from a short code to its target."""

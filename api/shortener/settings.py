@@ -1,0 +1,91 @@
+"""Configuration, read from the environment once, when the process starts.
+
+Secrets never travel in environment variables: each one is a file (a Compose secret at
+/run/secrets/...) named by a `*_FILE` variable. A missing or invalid setting stops startup
+with a message that names the variable (see `load_settings`).
+"""
+
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+from pydantic import AnyHttpUrl, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def read_secret_file(path: str | Path) -> SecretStr:
+    """Read a secret from a file, refusing missing or empty ones."""
+    secret_path = Path(path)
+    try:
+        value = secret_path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ValueError(f"secret file {secret_path} does not exist") from None
+    except OSError as error:
+        raise ValueError(f"secret file {secret_path} cannot be read: {error.strerror}") from None
+    if not value:
+        raise ValueError(f"secret file {secret_path} is empty")
+    return SecretStr(value)
+
+
+SecretFromFile = Annotated[SecretStr, BeforeValidator(read_secret_file)]
+
+
+class ConfigurationError(SystemExit):
+    """Raised at startup: the message names every offending environment variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    database_host: str
+    database_port: int = Field(5432, gt=0, lt=65536)
+    database_name: str
+    database_user: str
+    database_password_file: SecretFromFile
+    database_pool_min: int = Field(1, ge=0)
+    database_pool_max: int = Field(10, ge=1)
+    database_timeout_seconds: float = Field(3.0, gt=0)
+
+    redis_host: str
+    redis_port: int = Field(6379, gt=0, lt=65536)
+    redis_password_file: SecretFromFile
+    # Short on purpose: a slow cache must not hold a redirect longer than Postgres would.
+    redis_timeout_seconds: float = Field(0.25, gt=0)
+
+    # The address people see: short URLs are built from it.
+    public_base_url: AnyHttpUrl
+    code_length: int = Field(7, ge=4, le=32)
+    link_cache_seconds: int = Field(3600, ge=1)
+    missing_link_cache_seconds: int = Field(30, ge=0)
+
+    http_port: int = Field(8000, gt=0, lt=65536)
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @property
+    def short_url_prefix(self) -> str:
+        return str(self.public_base_url).rstrip("/") + "/"
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Turn pydantic's report into one line per environment variable."""
+    lines = []
+    for problem in error.errors():
+        variable = "_".join(str(part) for part in problem["loc"]).upper()
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "missing":
+            message = "is required but not set"
+        lines.append(f"  {variable}: {message}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
+
+
+def load_settings(
+    settings_class: type[AnySettings] = Settings,  # type: ignore[assignment]
+    **overrides: object,
+) -> AnySettings:
+    """Build settings from the environment (overrides win); fail fast naming the variable."""
+    try:
+        return settings_class(**overrides)
+    except ValidationError as error:
+        raise ConfigurationError(describe_validation_error(error)) from None

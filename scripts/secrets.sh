@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Creates the stack's secrets, once: random values in files that Compose mounts at
+# /run/secrets/NAME. Existing files are kept, so running it again changes nothing.
+#
+#   scripts/secrets.sh [DIR]     (default: .secrets, git-ignored)
+#
+# The folder is private (0700) to its owner on the host; the files inside are readable
+# (0644) because the containers read them as their own unprivileged users through a bind
+# mount, and the folder's mode is what keeps other host users out.
+set -euo pipefail
+
+dir="${1:-.secrets}"
+mkdir -p "$dir"
+chmod 0700 "$dir"
+
+random_secret() {
+  # 36 random bytes -> 48 URL-safe characters; no quoting issues anywhere.
+  head -c 36 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n='
+}
+
+created=()
+make_secret() {
+  local file="${dir}/$1"
+  if [ ! -s "$file" ]; then
+    (umask 0022 && random_secret >"$file")
+    created+=("$1")
+  fi
+}
+
+make_secret postgres_superuser_password
+make_secret database_owner_password
+make_secret database_app_password
+make_secret redis_password
+
+# Redis reads its users from an ACL file holding only a SHA-256 of the password, so the
+# plain password exists only in the clients' secret. Rebuilt whenever the password is new.
+acl="${dir}/redis_users.acl"
+if [ ! -s "$acl" ] || [ "${dir}/redis_password" -nt "$acl" ]; then
+  hash="$(tr -d '\n' <"${dir}/redis_password" | sha256sum | cut -d' ' -f1)"
+  (umask 0022 && printf 'user default on #%s ~* &* +@all\n' "$hash" >"$acl")
+  created+=(redis_users.acl)
+fi
+
+if [ "${#created[@]}" -gt 0 ]; then
+  echo "secrets: created ${created[*]} in ${dir}/"
+fi

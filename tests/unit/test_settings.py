@@ -1,0 +1,58 @@
+from pathlib import Path
+
+import pytest
+
+from shortener.settings import ConfigurationError, load_settings
+
+
+def test_valid_environment_reads_secrets_from_files(settings_env: None) -> None:
+    settings = load_settings()
+    assert settings.database_password_file.get_secret_value() == "database_password-value"
+    assert settings.redis_password_file.get_secret_value() == "redis_password-value"
+    assert settings.short_url_prefix == "https://sho.rt/"
+
+
+def test_secret_values_never_appear_in_repr(settings_env: None) -> None:
+    settings = load_settings()
+    assert "database_password-value" not in repr(settings)
+    assert "redis_password-value" not in str(settings.model_dump())
+
+
+def test_missing_variable_is_named(settings_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_HOST")
+    with pytest.raises(ConfigurationError) as error:
+        load_settings()
+    assert "DATABASE_HOST: is required but not set" in str(error.value)
+
+
+def test_missing_secret_file_is_named(
+    settings_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("REDIS_PASSWORD_FILE", str(tmp_path / "nope"))
+    with pytest.raises(ConfigurationError) as error:
+        load_settings()
+    message = str(error.value)
+    assert "REDIS_PASSWORD_FILE" in message
+    assert "does not exist" in message
+
+
+def test_empty_secret_file_is_refused(
+    settings_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    monkeypatch.setenv("DATABASE_PASSWORD_FILE", str(empty))
+    with pytest.raises(ConfigurationError, match=r"DATABASE_PASSWORD_FILE: secret file .* empty"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("DATABASE_PORT", "seventy"), ("CODE_LENGTH", "2"), ("PUBLIC_BASE_URL", "not a url")],
+)
+def test_invalid_values_are_named(
+    settings_env: None, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=variable):
+        load_settings()

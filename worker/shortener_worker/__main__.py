@@ -1,0 +1,62 @@
+"""python -m shortener_worker [run | health | enqueue JOB [--grace-seconds N]]
+
+run     (default) the RQ worker with its scheduler; the `worker` service's command
+health  exit 0 if this container's worker is heartbeating (the container healthcheck)
+enqueue put a named job on the queue (operators, tests); prints the job id
+"""
+
+import argparse
+import sys
+
+from rq import Queue
+
+from shortener_worker.backends import redis_connection, use_settings
+from shortener_worker.jobs import JOBS
+from shortener_worker.logs import configure_logging
+from shortener_worker.runner import check_health, run
+from shortener_worker.settings import load_settings
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m shortener_worker")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the worker (default)")
+    commands.add_parser("health", help="exit 0 when this container's worker is healthy")
+    enqueue = commands.add_parser("enqueue", help="enqueue a job by name")
+    enqueue.add_argument("job", choices=sorted(JOBS))
+    enqueue.add_argument("--grace-seconds", type=int, default=None)
+    enqueue.add_argument("--wait", type=float, default=0, help="seconds to wait for the result")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    settings = load_settings()
+    use_settings(settings)
+    connection = redis_connection(settings)
+    if args.command == "health":
+        problem = check_health(settings, connection)
+        if problem:
+            print(f"unhealthy: {problem}", file=sys.stderr)
+            return 1
+        return 0
+    configure_logging(settings.log_level)
+    if args.command == "enqueue":
+        job = Queue(settings.queues[0], connection=connection).enqueue(
+            JOBS[args.job], grace_seconds=args.grace_seconds
+        )
+        if args.wait:
+            results = job.latest_result(timeout=int(args.wait))
+            if results is None or results.type != results.Type.SUCCESSFUL:
+                print(f"job {job.id} did not succeed within {args.wait} s", file=sys.stderr)
+                return 1
+            print(results.return_value)
+            return 0
+        print(job.id)
+        return 0
+    run(settings, connection)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

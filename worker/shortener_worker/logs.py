@@ -1,0 +1,29 @@
+"""Logs: one JSON object per line on stdout (RQ's own loggers included)."""
+
+import logging.config
+
+
+def configure_logging(level: str) -> None:
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {
+                "json": {
+                    "()": "pythonjsonlogger.json.JsonFormatter",
+                    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+                }
+            },
+            "handlers": {
+                "stdout": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "json",
+                    "stream": "ext://sys.stdout",
+                }
+            },
+            "root": {"handlers": ["stdout"], "level": level},
+            # RQ adds a plain-text handler to "rq.worker" unless one is present.
+            "loggers": {"rq": {"handlers": [], "level": level, "propagate": True}},
+        }
+    )

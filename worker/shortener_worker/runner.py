@@ -1,0 +1,77 @@
+"""Run the RQ worker (with its scheduler) and report its health.
+
+The worker is built here rather than with `rq worker URL` so that the Redis password is
+read from its secret file and never appears in a command line or the environment.
+"""
+
+import logging
+import os
+import secrets
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Worker
+
+from shortener_worker.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+# Where the running worker writes its RQ name, so the healthcheck can find its heartbeat.
+NAME_FILE = Path(os.environ.get("WORKER_NAME_FILE", "/tmp/rq-worker-name"))  # noqa: S108
+
+
+def worker_name() -> str:
+    # Unique per start: after a SIGKILL the old name stays registered in Redis until its
+    # TTL runs out, and RQ refuses to start a second worker under a live name.
+    return f"{socket.gethostname()}.{secrets.token_hex(3)}"
+
+
+def build_worker(settings: WorkerSettings, connection: Redis) -> Worker:
+    queues = [Queue(name, connection=connection) for name in settings.queues]
+    return Worker(
+        queues,
+        name=worker_name(),
+        connection=connection,
+        worker_ttl=settings.worker_ttl_seconds,
+    )
+
+
+def run(settings: WorkerSettings, connection: Redis) -> None:
+    worker = build_worker(settings, connection)
+    NAME_FILE.write_text(worker.name, encoding="utf-8")
+    log.info("worker starting", extra={"worker": worker.name, "queues": settings.queues})
+    # RQ handles SIGTERM itself: it finishes the current job (warm shutdown), then exits.
+    worker.work(with_scheduler=True, logging_level=settings.log_level)
+
+
+def heartbeat_age(connection: Redis, name: str) -> float | None:
+    """Seconds since the named worker's last heartbeat, or None if it is not registered."""
+    for worker in Worker.all(connection=connection):
+        if worker.name == name and worker.last_heartbeat is not None:
+            last = worker.last_heartbeat
+            if last.tzinfo is None:
+                last = last.replace(tzinfo=UTC)
+            return (datetime.now(UTC) - last).total_seconds()
+    return None
+
+
+def check_health(settings: WorkerSettings, connection: Redis) -> str | None:
+    """None when healthy, else the reason. Tolerates RQ's idle heartbeat interval."""
+    try:
+        name = NAME_FILE.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return "worker has not started yet"
+    try:
+        age = heartbeat_age(connection, name)
+    except RedisError as error:
+        return f"redis unreachable: {error}"
+    if age is None:
+        return f"worker {name} is not registered in redis"
+    # While idle RQ beats every (ttl - 15) s; allow that plus a margin for a slow beat.
+    limit = settings.worker_ttl_seconds + 10
+    if age > limit:
+        return f"last heartbeat {age:.0f} s ago (limit {limit} s)"
+    return None

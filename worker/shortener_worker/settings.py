@@ -1,0 +1,66 @@
+"""The worker's configuration, read from the environment when the process starts.
+
+The same conventions as the API (api/shortener/settings.py): secrets are files named by
+`*_FILE` variables, and a missing or invalid setting stops startup naming the variable.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def read_secret_file(path: str | Path) -> SecretStr:
+    secret_path = Path(path)
+    try:
+        value = secret_path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ValueError(f"secret file {secret_path} does not exist") from None
+    except OSError as error:
+        raise ValueError(f"secret file {secret_path} cannot be read: {error.strerror}") from None
+    if not value:
+        raise ValueError(f"secret file {secret_path} is empty")
+    return SecretStr(value)
+
+
+SecretFromFile = Annotated[SecretStr, BeforeValidator(read_secret_file)]
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    database_host: str
+    database_port: int = Field(5432, gt=0, lt=65536)
+    database_name: str
+    database_user: str
+    database_password_file: SecretFromFile
+
+    redis_host: str
+    redis_port: int = Field(6379, gt=0, lt=65536)
+    redis_password_file: SecretFromFile
+
+    queues: list[str] = Field(default_factory=lambda: ["default"])
+    # RQ refreshes the worker's heartbeat at least every (ttl - 15) s while idle; the
+    # healthcheck allows one missed beat. Short enough to notice a stuck worker quickly.
+    worker_ttl_seconds: int = Field(60, ge=20)
+    expired_link_grace_seconds: int = Field(7 * 24 * 3600, ge=0)
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+
+class ConfigurationError(SystemExit):
+    """Raised at startup: the message names every offending environment variable."""
+
+
+def load_settings(**overrides: object) -> WorkerSettings:
+    try:
+        return WorkerSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            variable = "_".join(str(part) for part in problem["loc"]).upper()
+            message = problem["msg"].removeprefix("Value error, ")
+            if problem["type"] == "missing":
+                message = "is required but not set"
+            lines.append(f"  {variable}: {message}")
+        raise ConfigurationError("invalid configuration:\n" + "\n".join(lines)) from None
