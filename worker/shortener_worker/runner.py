@@ -48,14 +48,18 @@ def run(settings: WorkerSettings, connection: Redis) -> None:
 
 
 def heartbeat_age(connection: Redis, name: str) -> float | None:
-    """Seconds since the named worker's last heartbeat, or None if it is not registered."""
-    for worker in Worker.all(connection=connection):
-        if worker.name == name and worker.last_heartbeat is not None:
-            last = worker.last_heartbeat
-            if last.tzinfo is None:
-                last = last.replace(tzinfo=UTC)
-            return (datetime.now(UTC) - last).total_seconds()
-    return None
+    """Seconds since the named worker's last heartbeat, or None if Redis has none.
+
+    Reads the worker's own hash, which every heartbeat rewrites, rather than RQ's set of
+    workers: so health recovers by itself if Redis lost its data and the worker goes on.
+    """
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name, connection)
+    if worker is None or worker.last_heartbeat is None:
+        return None
+    last = worker.last_heartbeat
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - last).total_seconds()
 
 
 def check_health(settings: WorkerSettings, connection: Redis) -> str | None:

@@ -1,0 +1,142 @@
+"""Drive a compose project of the real stack from the tests: up, exec, inspect, down.
+
+Every project gets a unique name, its own secrets, an ephemeral port on 127.0.0.1, and is
+removed with its volumes at the end, so runs never collide with `make up` or each other.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+BASE_FILE = REPO / "docker-compose.yml"
+
+
+def run(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    timeout: int = 300,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        list(args), env=env, cwd=REPO, input=stdin, capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+@dataclass
+class Stack:
+    secrets_dir: Path
+    files: list[Path] = field(default_factory=lambda: [BASE_FILE])
+    name: str = field(default_factory=lambda: f"shortener-e2e-{secrets.token_hex(3)}")
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "COMPOSE_PROJECT_NAME": self.name,
+            "SECRETS_DIR": str(self.secrets_dir),
+            # Empty port: Docker picks a free one on 127.0.0.1 (see docker-compose.yml).
+            "PROXY_PORT": "",
+            "PUBLIC_BASE_URL": "http://sho.rt",
+        }
+
+    def compose(
+        self, *args: str, check: bool = True, timeout: int = 300, stdin: str | None = None
+    ) -> str:
+        files = [arg for path in self.files for arg in ("-f", str(path))]
+        return run(["docker", "compose", *files, *args], self.env, check, timeout, stdin).stdout
+
+    def up(self) -> None:
+        self.compose("up", "--detach", "--wait", "--wait-timeout", "240", timeout=400)
+
+    def down(self) -> None:
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False)
+
+    def logs(self) -> str:
+        return self.compose("logs", "--no-color", "--tail", "60", check=False)
+
+    @property
+    def base_url(self) -> str:
+        # Asked each time: a down/up gives the proxy a new ephemeral port.
+        address = self.compose("port", "proxy", "8080").strip().splitlines()[-1]
+        host, _, port = address.rpartition(":")
+        assert host == "127.0.0.1", f"the proxy must publish on loopback only, got {address}"
+        return f"http://127.0.0.1:{port}"
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, follow_redirects=False, timeout=10)
+
+    def container(self, service: str) -> str:
+        ids = self.compose("ps", "--all", "--quiet", service).split()
+        assert ids, f"no container for {service}"
+        return ids[0]
+
+    def containers(self) -> list[str]:
+        return self.compose("ps", "--all", "--quiet").split()
+
+    def inspect(self, container: str) -> dict:
+        return json.loads(run(["docker", "inspect", container]).stdout)[0]
+
+    def exec(self, service: str, *command: str, check: bool = True) -> str:
+        return self.compose("exec", "-T", service, *command, check=check)
+
+    def sql(self, query: str, **variables: str) -> str:
+        """Run SQL as the superuser over the database container's local socket.
+
+        Values travel as psql variables (`:'name'` in the query), never spliced into SQL.
+        """
+        settings = [arg for name, value in variables.items() for arg in ("-v", f"{name}={value}")]
+        return self.compose(
+            "exec",
+            "-T",
+            "database",
+            "psql",
+            "-U",
+            "postgres",
+            "-d",
+            "shortener",
+            "-tA",
+            "-v",
+            "ON_ERROR_STOP=1",
+            *settings,
+            stdin=query,
+        ).strip()
+
+    def redis(self, *command: str) -> str:
+        """redis-cli in the cache container; the password comes from the secret file."""
+        return self.exec(
+            "cache",
+            "sh",
+            "-c",
+            'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" exec redis-cli "$@"',
+            "redis-cli",
+            *command,
+        ).strip()
+
+    def forget_cached_links(self) -> None:
+        """Drop every cached redirect (only those: RQ's keys stay), so Postgres must answer."""
+        script = "for _, k in ipairs(redis.call('KEYS', 'link:*')) do redis.call('DEL', k) end"
+        self.redis("EVAL", script, "0")
+        assert self.redis("KEYS", "link:*") == ""
+
+    def wait_healthy(self, service: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.inspect(self.container(service))["State"]
+            if state.get("Health", {}).get("Status") == "healthy":
+                return
+            time.sleep(1)
+        raise AssertionError(f"{service} not healthy after {timeout} s\n{self.logs()}")

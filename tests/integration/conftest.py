@@ -1,0 +1,187 @@
+"""Session fixtures: one Postgres and one Redis container (see containers.py), migrated
+once by the real runner; function fixtures: clean state, connections, settings, the app.
+
+Ryuk (testcontainers' reaper) is disabled on our machines, so the fixtures remove their
+containers themselves, also when startup or a test fails.
+"""
+
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from shortener.app import create_app
+from shortener.migrate.files import DEFAULT_DIRECTORY, Migration, read_migrations
+from shortener.migrate.runner import apply_migrations
+from shortener.settings import Settings, load_settings
+from shortener_worker.settings import WorkerSettings
+from shortener_worker.settings import load_settings as load_worker_settings
+from tests.integration.containers import (
+    APP,
+    DATABASE,
+    OWNER,
+    PUBLIC_BASE_URL,
+    REPO,
+    Postgres,
+    RedisServer,
+    postgres_container,
+    redis_container,
+    wait_until_ready,
+)
+
+
+@pytest.fixture(scope="session")
+def secrets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # The project's own script, so the files have the modes compose relies on: 0644 in a
+    # 0700 folder; the containers' uid 999 reads them through the bind mounts.
+    directory = tmp_path_factory.mktemp("secrets")
+    subprocess.run([REPO / "scripts" / "secrets.sh", directory], check=True, capture_output=True)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def postgres(secrets_dir: Path) -> Iterator[Postgres]:
+    # `with`: the container is removed on exit, also when start() or the wait fails.
+    with postgres_container(secrets_dir) as container:
+        server = Postgres(
+            container.get_container_host_ip(), int(container.get_exposed_port(5432)), secrets_dir
+        )
+        # The app role over TCP: the first-boot server listens on its socket only, so this
+        # succeeds once init-db has created the roles and the real server is up.
+        wait_until_ready(container, "postgres", lambda: server.connect(APP).close())
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server(secrets_dir: Path) -> Iterator[RedisServer]:
+    with redis_container(secrets_dir) as container:
+        server = RedisServer(
+            container.get_container_host_ip(),
+            int(container.get_exposed_port(6379)),
+            secrets_dir / "redis_password",
+        )
+
+        def ping() -> None:
+            with server.client() as client:
+                client.ping()
+
+        wait_until_ready(container, "redis", ping)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def schema(postgres: Postgres) -> list[Migration]:
+    """The real migrations, applied once by the real runner as the schema owner."""
+    migrations = read_migrations(DEFAULT_DIRECTORY)
+    with postgres.connect(OWNER) as conn:
+        apply_migrations(conn, migrations)
+    return migrations
+
+
+@pytest.fixture(autouse=True)
+def clean_state(schema: list[Migration], postgres: Postgres, redis_server: RedisServer) -> None:
+    # Before each test rather than after, so a test that failed half-way cannot leak into
+    # the next. TRUNCATE as the owner: the app role has no TRUNCATE right, by design.
+    with postgres.connect(OWNER) as conn:
+        conn.execute("TRUNCATE links RESTART IDENTITY")
+    with redis_server.client() as client:
+        client.flushall()
+
+
+@pytest.fixture
+def owner_db(postgres: Postgres) -> Iterator[psycopg.Connection]:
+    with postgres.connect(OWNER) as conn:
+        yield conn
+
+
+@pytest.fixture
+def app_db(postgres: Postgres) -> Iterator[psycopg.Connection]:
+    with postgres.connect(APP) as conn:
+        yield conn
+
+
+@pytest.fixture
+def cache(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    with redis_server.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def make_api_settings(postgres: Postgres, redis_server: RedisServer) -> Callable[..., Settings]:
+    """API settings as the app role, as compose sets them; keywords override any field."""
+
+    def make(**overrides: object) -> Settings:
+        fields: dict[str, object] = {
+            "database_host": postgres.host,
+            "database_port": postgres.port,
+            "database_name": DATABASE,
+            "database_user": APP,
+            "database_password_file": postgres.password_file(APP),
+            "redis_host": redis_server.host,
+            "redis_port": redis_server.port,
+            "redis_password_file": redis_server.password_file,
+            "public_base_url": PUBLIC_BASE_URL,
+        }
+        return load_settings(Settings, **(fields | overrides))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def api_settings(make_api_settings: Callable[..., Settings]) -> Settings:
+    return make_api_settings()
+
+
+@pytest.fixture(scope="session")
+def worker_settings(postgres: Postgres, redis_server: RedisServer) -> WorkerSettings:
+    return load_worker_settings(
+        database_host=postgres.host,
+        database_port=postgres.port,
+        database_name=DATABASE,
+        database_user=APP,
+        database_password_file=postgres.password_file(APP),
+        redis_host=redis_server.host,
+        redis_port=redis_server.port,
+        redis_password_file=redis_server.password_file,
+        # An hour, not the default week: the purge tests place rows on either side of it.
+        expired_link_grace_seconds=3600,
+    )
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    # The API runs on asyncio in production (uvicorn); trio is not a target.
+    return "asyncio"
+
+
+ServeApi = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def serve_api() -> ServeApi:
+    """`async with serve_api(settings) as client`: the app in-process, lifespan included."""
+
+    @asynccontextmanager
+    async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(settings)
+        # The lifespan opens the pool and closes pool and Redis client, as under uvicorn.
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_BASE_URL) as client:
+                yield client
+
+    return serve
+
+
+@pytest.fixture
+async def client(
+    serve_api: ServeApi, api_settings: Settings, anyio_backend: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app against the test containers, with the settings compose would give it."""
+    async with serve_api(api_settings) as client:
+        yield client

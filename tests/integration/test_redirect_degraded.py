@@ -1,0 +1,68 @@
+"""With a backend unreachable: no Redis still redirects (from Postgres), no Postgres is a
+503 problem, not a 500 and not a hang."""
+
+import time
+from collections.abc import Callable
+
+import psycopg
+import pytest
+
+from shortener.settings import Settings
+from tests.integration.conftest import ServeApi
+from tests.integration.containers import closed_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+TARGET = "https://example.org/degraded"
+
+
+async def test_without_redis_links_work_from_postgres_and_ready_warns(
+    serve_api: ServeApi, make_api_settings: Callable[..., Settings]
+) -> None:
+    settings = make_api_settings(redis_host="127.0.0.1", redis_port=closed_port())
+    async with serve_api(settings) as client:
+        created = await client.post("/api/links", json={"url": TARGET})
+        assert created.status_code == 201
+        code = created.json()["code"]
+
+        redirect = await client.get(f"/{code}")
+        assert redirect.status_code == 302
+        assert redirect.headers["location"] == TARGET
+
+        ready = await client.get("/health/ready")
+    assert ready.status_code == 200  # still in rotation: redirects work
+    checks = ready.json()["checks"]
+    assert ready.json()["status"] == "warn"
+    assert checks["cache"]["status"] == "warn"
+    assert checks["database"]["status"] == "pass"
+
+
+async def test_without_postgres_answers_are_503_problems(
+    serve_api: ServeApi,
+    make_api_settings: Callable[..., Settings],
+    app_db: psycopg.Connection,
+) -> None:
+    app_db.execute("INSERT INTO links (code, url) VALUES ('Uncached', %s)", (TARGET,))
+    settings = make_api_settings(
+        database_host="127.0.0.1", database_port=closed_port(), database_timeout_seconds=1
+    )
+    async with serve_api(settings) as client:
+        started = time.monotonic()
+        created = await client.post("/api/links", json={"url": TARGET})
+        waited = time.monotonic() - started
+        # A code Redis does not know needs Postgres: the redirect fails the same way.
+        redirect = await client.get("/Uncached")
+        ready = await client.get("/health/ready")
+
+    for response in (created, redirect):
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"].endswith("/database-unavailable")
+        assert response.headers["retry-after"] == "5"
+    # The configured 1 s applies, not psycopg_pool's 30 s default; loose, so a slow machine
+    # does not make this flaky.
+    assert waited < 10
+    assert ready.status_code == 503
+    assert ready.json()["status"] == "fail"
+    assert ready.json()["checks"]["database"]["status"] == "fail"
+    assert ready.json()["checks"]["cache"]["status"] == "pass"
