@@ -28,6 +28,10 @@ def test_create_then_redirect(client: httpx.Client, stack: Stack) -> None:
     assert response.headers["location"] == "https://example.org/a?b=c"
     assert response.headers["cache-control"].startswith("private")
 
+    head = client.head(f"/{link['code']}")
+    assert head.status_code == 302
+    assert head.headers["location"] == "https://example.org/a?b=c"
+
 
 def test_unknown_code_is_a_404_problem(client: httpx.Client) -> None:
     response = client.get("/NoSuchCode")

@@ -15,8 +15,13 @@ router = APIRouter(tags=["redirects"])
 REDIRECT_CACHE_CONTROL = "private, max-age=90"
 
 
-@router.get(
-    "/{code}", status_code=302, summary="Follow a short link", response_class=RedirectResponse
+# HEAD too: link checkers and chat unfurlers ask with HEAD before (or instead of) GET.
+@router.api_route(
+    "/{code}",
+    methods=["GET", "HEAD"],
+    status_code=302,
+    summary="Follow a short link",
+    response_class=RedirectResponse,
 )
 async def follow_link(code: str, backends: BackendsDep, settings: SettingsDep) -> RedirectResponse:
     target = await resolve_link(backends, settings, code)
