@@ -9,6 +9,9 @@ PROD := -f docker-compose.yml -f docker-compose.prod.yml
 PYTEST := $(PYTHON) -m pytest
 # Sourcing this picks (and if needed builds) the base images; see scripts/base-images.sh.
 BASE_IMAGES := . scripts/base-images.sh
+# Ryuk, testcontainers' reaper, is an image that machines without registry access cannot
+# pull; the integration fixtures remove their containers themselves. Override with false.
+export TESTCONTAINERS_RYUK_DISABLED ?= true
 
 .PHONY: help
 help: ## List the targets
@@ -50,7 +53,7 @@ clean: ## Stop the stack and delete its volumes (all data)
 	$(COMPOSE) down --remove-orphans --volumes
 
 # ---- development ------------------------------------------------------------------------
-.PHONY: venv lock lint format
+.PHONY: venv lock lint format docs
 venv: $(VENV)/.installed ## Create the dev virtualenv from the lock files
 
 $(VENV)/.installed: api/requirements.lock worker/requirements.lock requirements-dev.lock
@@ -71,6 +74,9 @@ lock: venv ## Re-resolve the lock files from the pyproject.toml files
 lint: venv ## ruff: lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+docs: ## Re-point the line references in docs/practices.md after editing referenced files
+	$(PYTHON) scripts/guide_lines.py --fix
 
 format: venv ## ruff: fix what can be fixed and format
 	$(VENV)/bin/ruff check --fix .

@@ -30,8 +30,10 @@ psql -v ON_ERROR_STOP=1 \
 CREATE ROLE :"owner" LOGIN PASSWORD :'owner_password';
 CREATE ROLE :"app" LOGIN PASSWORD :'app_password';
 
--- Nobody but our two roles may connect; nobody may create objects in public.
+-- Nobody but our two roles may connect, to ours or to the maintenance database; nobody
+-- may create objects in public.
 REVOKE ALL ON DATABASE :"database" FROM PUBLIC;
+REVOKE ALL ON DATABASE postgres FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE :"database" TO :"owner", :"app";
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
@@ -47,6 +49,13 @@ ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA shortener
   GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"app";
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA shortener
   GRANT USAGE, SELECT ON SEQUENCES TO :"app";
+
+-- The migration history (shortener/migrate/runner.py): the app reads the schema version
+-- for its readiness check, and may not write it.
+CREATE SCHEMA migrations AUTHORIZATION :"owner";
+GRANT USAGE ON SCHEMA migrations TO :"app";
+ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA migrations
+  GRANT SELECT ON TABLES TO :"app";
 SQL
 
 echo "init-db: created roles ${DATABASE_OWNER_USER} (schema owner) and ${DATABASE_APP_USER} (DML only)"

@@ -15,6 +15,7 @@ from psycopg_pool import PoolTimeout
 from shortener.backends import Backends
 from shortener.health.routes import router as health_router
 from shortener.links.routes import router as links_router
+from shortener.links.store import CodeSpaceExhausted
 from shortener.problems import install_problem_handlers, problem_response
 from shortener.redirects.routes import router as redirects_router
 from shortener.settings import Settings
@@ -29,6 +30,17 @@ async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
         "database-unavailable",
         "The database cannot be reached right now; try again shortly.",
         headers={"Retry-After": "5"},
+    )
+
+
+async def _code_space_exhausted(_: Request, exc: Exception) -> JSONResponse:
+    # Every random code collided: the configured CODE_LENGTH is too short for the number
+    # of links stored. An operator must act; the client may retry.
+    log.error("no free short code", extra={"error": str(exc)})
+    return problem_response(
+        503,
+        "code-space-exhausted",
+        "No free short code could be found; try again, and tell the operator.",
     )
 
 
@@ -56,6 +68,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
+    app.add_exception_handler(CodeSpaceExhausted, _code_space_exhausted)
     app.include_router(health_router)
     app.include_router(links_router)
     # Last: /{code} matches any single path segment the routes above did not claim.

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from shortener.settings import Settings
 
@@ -50,6 +52,10 @@ def create_redis(settings: Settings) -> Redis:
         password=settings.redis_password_file.get_secret_value(),
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
+        # One immediate retry (a connection dropped by a Redis restart reconnects), no
+        # backoff: redis-py's default retries with backoff would turn the 0.25 s timeout
+        # into seconds per call while Redis is down, and redirects must not wait for that.
+        retry=Retry(NoBackoff(), 1),
         decode_responses=True,
         health_check_interval=30,
     )

@@ -33,7 +33,9 @@ class ConfigurationError(SystemExit):
     """Raised at startup: the message names every offending environment variable."""
 
 
-class Settings(BaseSettings):
+class DatabaseSettings(BaseSettings):
+    """What any process of this service needs to reach Postgres (the migrate job: only this)."""
+
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
     database_host: str
@@ -41,6 +43,12 @@ class Settings(BaseSettings):
     database_name: str
     database_user: str
     database_password_file: SecretFromFile
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+
+class Settings(DatabaseSettings):
+    """The API server's settings."""
+
     database_pool_min: int = Field(1, ge=0)
     database_pool_max: int = Field(10, ge=1)
     database_timeout_seconds: float = Field(3.0, gt=0)
@@ -58,7 +66,6 @@ class Settings(BaseSettings):
     missing_link_cache_seconds: int = Field(30, ge=0)
 
     http_port: int = Field(8000, gt=0, lt=65536)
-    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     @property
     def short_url_prefix(self) -> str:

@@ -182,3 +182,14 @@ def test_http_client_sees_no_server_error_on_bad_input(client: httpx.Client) -> 
             "/api/links", content=body, headers={"Content-Type": "application/json"}
         )
         assert response.status_code == 422, (body, response.text)
+
+
+def test_api_and_worker_log_one_json_object_per_line(stack: Stack) -> None:
+    with stack.client() as client:
+        client.get("/health/ready")
+    for service in ("api", "worker", "migrate"):
+        lines = stack.compose("logs", "--no-color", "--no-log-prefix", service).splitlines()
+        assert lines, f"{service} logged nothing"
+        for line in filter(None, lines):
+            entry = json.loads(line)  # raises on a line that is not JSON
+            assert {"time", "level", "message"} <= entry.keys(), line

@@ -48,30 +48,37 @@ def secrets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres(secrets_dir: Path) -> Iterator[Postgres]:
     # `with`: the container is removed on exit, also when start() or the wait fails.
     with postgres_container(secrets_dir) as container:
-        server = Postgres(
-            container.get_container_host_ip(), int(container.get_exposed_port(5432)), secrets_dir
-        )
-        # The app role over TCP: the first-boot server listens on its socket only, so this
-        # succeeds once init-db has created the roles and the real server is up.
-        wait_until_ready(container, "postgres", lambda: server.connect(APP).close())
-        yield server
+
+        def ready() -> Postgres:
+            server = Postgres(
+                container.get_container_host_ip(),
+                int(container.get_exposed_port(5432)),
+                secrets_dir,
+            )
+            # The app role over TCP: the first-boot server listens on its socket only, so
+            # this succeeds once init-db has created the roles and the real server is up.
+            server.connect(APP).close()
+            return server
+
+        yield wait_until_ready(container, "postgres", ready)
 
 
 @pytest.fixture(scope="session")
 def redis_server(secrets_dir: Path) -> Iterator[RedisServer]:
     with redis_container(secrets_dir) as container:
-        server = RedisServer(
-            container.get_container_host_ip(),
-            int(container.get_exposed_port(6379)),
-            secrets_dir / "redis_password",
-        )
 
-        def ping() -> None:
+        def ready() -> RedisServer:
+            server = RedisServer(
+                container.get_container_host_ip(),
+                int(container.get_exposed_port(6379)),
+                secrets_dir / "redis_password",
+            )
+            # With the password: proves the ACL file was read, not just that a port is open.
             with server.client() as client:
                 client.ping()
+            return server
 
-        wait_until_ready(container, "redis", ping)
-        yield server
+        yield wait_until_ready(container, "redis", ready)
 
 
 @pytest.fixture(scope="session")
@@ -159,6 +166,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+# `async with serve_api(settings) as client` (the fixture below).
 ServeApi = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 

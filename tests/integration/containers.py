@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -33,6 +34,8 @@ PASSWORD_FILES = {
     OWNER: "database_owner_password",
     APP: "database_app_password",
 }
+
+Ready = TypeVar("Ready")
 
 
 @dataclass(frozen=True)
@@ -112,17 +115,18 @@ def redis_container(secrets: Path) -> DockerContainer:
             ]
         )
         .with_volume_mapping(secrets / "redis_users.acl", "/run/secrets/redis_users_acl", "ro")
+        # Mounted as in compose, where the healthcheck reads it; the server itself does not.
+        .with_volume_mapping(secrets / "redis_password", "/run/secrets/redis_password", "ro")
         .with_exposed_ports(6379)
     )
 
 
-def wait_until_ready(container: DockerContainer, what: str, probe: Callable[[], object]) -> None:
+def wait_until_ready(container: DockerContainer, what: str, probe: Callable[[], Ready]) -> Ready:
     """Call `probe` until it stops raising; fail with the container's log if it never does."""
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while True:
         try:
-            probe()
-            return
+            return probe()
         except Exception as error:
             wrapped = container.get_wrapped_container()
             wrapped.reload()

@@ -8,9 +8,7 @@ import psycopg
 import pytest
 
 from shortener.links import store
-from shortener.links.store import CODE_ATTEMPTS, CodeSpaceExhausted, insert_link
-from shortener.settings import Settings
-from tests.integration.containers import Postgres
+from shortener.links.store import CODE_ATTEMPTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -53,26 +51,18 @@ async def test_a_collision_is_retried_with_a_fresh_code(
     assert rows == [(taken, "https://e.org/first"), ("Fresh01", "https://e.org/second")]
 
 
-async def test_endless_collisions_give_up_after_a_few_attempts(
-    postgres: Postgres,
-    api_settings: Settings,
+async def test_endless_collisions_give_up_with_a_503_problem(
+    client: httpx.AsyncClient,
     taken: str,
     monkeypatch: pytest.MonkeyPatch,
     owner_db: psycopg.Connection,
 ) -> None:
     draws = codes_from(monkeypatch, repeat(taken))
 
-    # At the store, not through HTTP: the API has no answer for this yet (reported).
-    async with await psycopg.AsyncConnection.connect(
-        host=postgres.host,
-        port=postgres.port,
-        dbname=api_settings.database_name,
-        user=api_settings.database_user,
-        password=api_settings.database_password_file.get_secret_value(),
-        autocommit=True,
-    ) as conn:
-        with pytest.raises(CodeSpaceExhausted):
-            await insert_link(conn, "https://e.org/second", None, api_settings.code_length)
+    response = await client.post("/api/links", json={"url": "https://e.org/second"})
 
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/code-space-exhausted")
     assert len(draws) == CODE_ATTEMPTS
     assert owner_db.execute("SELECT code FROM links").fetchall() == [(taken,)]

@@ -81,8 +81,37 @@ def stranger(postgres: Postgres) -> Iterator[tuple[str, str]]:
 def test_only_the_service_roles_may_connect(postgres: Postgres, stranger: tuple[str, str]) -> None:
     name, password = stranger
     connect = {"host": postgres.host, "port": postgres.port, "user": name, "password": password}
-    # The same role reaches the maintenance database (PUBLIC keeps CONNECT there), so the
-    # refusal below is the REVOKE on ours, not a bad password.
+    # init-db revoked PUBLIC's CONNECT on both databases.
+    for database in (DATABASE, "postgres"):
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            psycopg.connect(dbname=database, **connect)
+    # Control: with CONNECT granted, the same credentials get in, so the refusals above are
+    # the REVOKE at work, not a bad password.
+    with postgres.connect(SUPERUSER, "postgres") as admin:
+        admin.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE postgres TO {}").format(sql.Identifier(name))
+        )
     psycopg.connect(dbname="postgres", **connect).close()
-    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
-        psycopg.connect(dbname=DATABASE, **connect)
+    with postgres.connect(SUPERUSER, "postgres") as admin:
+        admin.execute(
+            sql.SQL("REVOKE CONNECT ON DATABASE postgres FROM {}").format(sql.Identifier(name))
+        )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO migrations.history (version, name, checksum) VALUES (999, 'x', 'x')",
+        "UPDATE migrations.history SET checksum = 'forged'",
+        "DELETE FROM migrations.history",
+    ],
+)
+def test_app_role_reads_but_cannot_rewrite_migration_history(
+    app_db: psycopg.Connection, schema: list[Migration], statement: str
+) -> None:
+    # Readiness reads the version as the app role...
+    latest = app_db.execute("SELECT max(version) FROM migrations.history").fetchone()
+    assert latest == (schema[-1].version,)
+    # ...but only the owner (the migrate job) may change the record.
+    with pytest.raises(errors.InsufficientPrivilege):
+        app_db.execute(statement)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 def history(conn: psycopg.Connection) -> list[tuple]:
     return conn.execute(
-        "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
+        "SELECT version, name, checksum, applied_at FROM migrations.history ORDER BY version"
     ).fetchall()
 
 

@@ -3,22 +3,28 @@
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
+import httpx
 import psycopg
 import pytest
 
 from shortener.settings import Settings
-from tests.integration.conftest import ServeApi
 from tests.integration.containers import closed_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 TARGET = "https://example.org/degraded"
 
+# The conftest's serve_api fixture: `async with serve_api(settings) as client`.
+ServeApi = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
+
 
 async def test_without_redis_links_work_from_postgres_and_ready_warns(
     serve_api: ServeApi, make_api_settings: Callable[..., Settings]
 ) -> None:
+    # Slow today (~10 s): every Redis call goes through redis-py's default retries and
+    # backoff before giving up; fast once the client is built with fewer retries.
     settings = make_api_settings(redis_host="127.0.0.1", redis_port=closed_port())
     async with serve_api(settings) as client:
         created = await client.post("/api/links", json={"url": TARGET})

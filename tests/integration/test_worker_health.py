@@ -86,7 +86,10 @@ def test_unhealthy_when_the_heartbeat_is_stale(
     assert f"(limit {limit} s)" in reason
 
 
-def test_unhealthy_when_redis_is_unreachable(worker_settings: WorkerSettings, worker: Worker) -> None:
+def test_unhealthy_when_redis_is_unreachable(
+    worker_settings: WorkerSettings, worker: Worker
+) -> None:
+    # The name file exists (the worker fixture), so the check gets as far as Redis.
     elsewhere = worker_settings.model_copy(update={"redis_port": closed_port()})
     with redis_connection(elsewhere) as unreachable:
         reason = check_health(elsewhere, unreachable)

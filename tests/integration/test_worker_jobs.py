@@ -41,10 +41,12 @@ def work_off(queue: Queue) -> None:
             signal.signal(sig, handler)
 
 
-def add_link(conn: psycopg.Connection, cache: redis.Redis, code: str, age: timedelta | None) -> None:
+def add_link(
+    conn: psycopg.Connection, cache: redis.Redis, code: str, age: timedelta | None
+) -> None:
     """A link that expired `age` ago (negative: expires in the future; None: never), cached."""
     conn.execute(
-        "INSERT INTO links (code, url, expires_at) VALUES (%s, %s, now() - %s)",
+        "INSERT INTO links (code, url, expires_at) VALUES (%s, %s, now() - %s::interval)",
         (code, f"https://e.org/{code}", age),
     )
     cache.set(f"link:{code}", "{}")

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 import psycopg
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from shortener_worker.settings import WorkerSettings
 
@@ -49,8 +51,10 @@ def redis_connection(settings: WorkerSettings | None = None) -> Redis:
         host=settings.redis_host,
         port=settings.redis_port,
         password=settings.redis_password_file.get_secret_value(),
-        socket_connect_timeout=5,
-        # Longer than RQ's blocking dequeue (worker_ttl - 15 s) would be wrong: RQ sets
-        # its own timeouts per call, so leave the socket timeout unset here.
+        socket_connect_timeout=2,
+        # One immediate retry, no backoff: RQ's own loop already waits and retries when
+        # Redis is away, and the healthcheck must answer within its timeout. (No socket
+        # timeout: RQ's blocking dequeue sets its own per call.)
+        retry=Retry(NoBackoff(), 1),
         health_check_interval=30,
     )

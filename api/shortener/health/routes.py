@@ -34,7 +34,7 @@ async def check_database(backends: Backends, settings: Settings) -> dict[str, An
     expected = latest_version()
     try:
         async with backends.database.connection(timeout=settings.database_timeout_seconds) as conn:
-            cursor = await conn.execute("SELECT max(version) FROM schema_migrations")
+            cursor = await conn.execute("SELECT max(version) FROM migrations.history")
             row = await cursor.fetchone()
     except Exception as error:  # any failure here means "not ready", and says why
         log.warning("readiness: database check failed", extra={"error": str(error)})

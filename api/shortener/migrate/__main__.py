@@ -4,32 +4,18 @@ import logging
 import sys
 
 import psycopg
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shortener.logs import configure_logging
 from shortener.migrate.files import MigrationFileError, migrations_directory, read_migrations
 from shortener.migrate.runner import MigrationConflict, apply_migrations
-from shortener.settings import SecretFromFile, load_settings
+from shortener.settings import DatabaseSettings, load_settings
 
 log = logging.getLogger("shortener.migrate")
 
 
-class MigrationSettings(BaseSettings):
-    """Only what the job needs: it connects as the schema owner, not as the app."""
-
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
-
-    database_host: str
-    database_port: int = Field(5432, gt=0, lt=65536)
-    database_name: str
-    database_user: str
-    database_password_file: SecretFromFile
-    log_level: str = "INFO"
-
-
 def main() -> int:
-    settings = load_settings(MigrationSettings)
+    # Only the database settings: the job connects as the schema owner, not as the app.
+    settings = load_settings(DatabaseSettings)
     configure_logging(settings.log_level)
     try:
         migrations = read_migrations(migrations_directory())

@@ -1,4 +1,4 @@
-"""Apply pending migrations, each in its own transaction, recorded in schema_migrations.
+"""Apply pending migrations, each in its own transaction, recorded in migrations.history.
 
 Two runs may race (a `docker compose up` while another is running, or several replicas on
 an orchestrator): a session-level advisory lock lets one apply and the other wait, then
@@ -16,8 +16,16 @@ log = logging.getLogger(__name__)
 # Any constant both runs agree on; chosen so it is unlikely to clash with other users.
 ADVISORY_LOCK_KEY = 0x5_4047_7E41
 
+# The history lives in a schema of its own, where the app role may only read (init-db sets
+# that up): the app checks the schema version at readiness but can never rewrite history.
+# Created here when missing, for databases that init-db did not prepare.
+CREATE_HISTORY_SCHEMA = """
+DO $$ BEGIN
+    IF to_regnamespace('migrations') IS NULL THEN CREATE SCHEMA migrations; END IF;
+END $$
+"""
 CREATE_HISTORY = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
+CREATE TABLE IF NOT EXISTS migrations.history (
     version integer PRIMARY KEY,
     name text NOT NULL,
     checksum text NOT NULL,
@@ -31,7 +39,7 @@ class MigrationConflict(Exception):
 
 
 def applied_checksums(conn: Connection) -> dict[int, str]:
-    rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+    rows = conn.execute("SELECT version, checksum FROM migrations.history").fetchall()
     return {version: checksum for version, checksum in rows}
 
 
@@ -55,6 +63,7 @@ def apply_migrations(conn: Connection, migrations: list[Migration]) -> list[Migr
     """Apply what is pending; return what was applied. `conn` must be in autocommit mode."""
     conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
     try:
+        conn.execute(CREATE_HISTORY_SCHEMA)
         conn.execute(CREATE_HISTORY)
         applied = applied_checksums(conn)
         verify_history(migrations, applied)
@@ -69,7 +78,7 @@ def apply_migrations(conn: Connection, migrations: list[Migration]) -> list[Migr
             with conn.transaction():
                 conn.execute(migration.sql)
                 conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                    "INSERT INTO migrations.history (version, name, checksum) VALUES (%s, %s, %s)",
                     (migration.version, migration.name, migration.checksum),
                 )
             done.append(migration)
