@@ -18,7 +18,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---- running the stack ------------------------------------------------------------------
-.PHONY: up down prod-up prod-down logs ps psql redis-cli secrets standins clean
+.PHONY: up down prod-up prod-down logs ps psql redis-cli secrets standins clean api-key revoke-key keys
 up: ## Start the stack (development), health-gated; prints the URL
 	@scripts/up.sh
 
@@ -42,6 +42,17 @@ psql: ## Open psql in the database as the app role
 
 redis-cli: ## Open redis-cli in the cache
 	$(COMPOSE) exec cache sh -c 'REDISCLI_AUTH="$$(cat /run/secrets/redis_password)" redis-cli'
+
+api-key: ## Create an API key, printed once: make api-key NAME=alice
+	@test -n "$(NAME)" || { echo "usage: make api-key NAME=<who it is for>" >&2; exit 2; }
+	@$(COMPOSE) exec -T api python -m shortener.keys create "$(NAME)"
+
+revoke-key: ## Revoke an API key by its prefix: make revoke-key PREFIX=AbCd1234
+	@test -n "$(PREFIX)" || { echo "usage: make revoke-key PREFIX=<prefix from make keys>" >&2; exit 2; }
+	@$(COMPOSE) exec -T api python -m shortener.keys revoke "$(PREFIX)"
+
+keys: ## List API keys (prefixes, state, names; never the keys)
+	@$(COMPOSE) exec -T api python -m shortener.keys list
 
 secrets: ## Create missing secrets in .secrets/ (random; existing ones are kept)
 	@scripts/secrets.sh

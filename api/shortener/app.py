@@ -16,9 +16,10 @@ from shortener.backends import Backends
 from shortener.health.routes import router as health_router
 from shortener.links.routes import router as links_router
 from shortener.links.store import CodeSpaceExhausted
+from shortener.links.targets import TargetPolicy
 from shortener.problems import install_problem_handlers, problem_response
 from shortener.redirects.routes import router as redirects_router
-from shortener.settings import Settings
+from shortener.settings import ConfigurationError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,23 @@ async def _code_space_exhausted(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def load_target_policy(settings: Settings) -> TargetPolicy:
+    """Read once at startup: a bad host or blocklist file fails here, naming the setting."""
+    try:
+        TargetPolicy(own_hosts=frozenset(settings.public_hosts))
+    except ValueError as error:
+        raise ConfigurationError(
+            f"invalid configuration:\n  PUBLIC_BASE_URL or EXTRA_PUBLIC_HOSTS: {error}"
+        ) from None
+    try:
+        return TargetPolicy.from_files(settings.public_hosts, settings.blocked_hosts_file)
+    except ValueError as error:
+        raise ConfigurationError(f"invalid configuration:\n  BLOCKED_HOSTS_FILE: {error}") from None
+
+
 def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     backends = backends or Backends.from_settings(settings)
+    target_policy = load_target_policy(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -57,7 +73,12 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
 
     app = FastAPI(
         title="URL shortener",
-        version="0.1.0",
+        version="0.2.0",
+        description=(
+            "Shorten URLs and follow short links. Link endpoints need an API key "
+            "(`Authorization: Bearer <key>`; create one with `make api-key NAME=...`). "
+            "Errors are RFC 9457 problem+json."
+        ),
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
@@ -65,6 +86,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.backends = backends
+    app.state.target_policy = target_policy
     install_problem_handlers(app)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)

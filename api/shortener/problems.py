@@ -16,11 +16,16 @@ TYPE_BASE = "https://shortener.example/problems/"
 
 TITLES = {
     400: "Bad request",
+    401: "Unauthorized",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
     410: "Gone",
+    413: "Request too large",
+    415: "Unsupported media type",
     422: "Invalid request",
+    429: "Too many requests",
+    500: "Internal server error",
     503: "Service unavailable",
 }
 
@@ -28,25 +33,55 @@ TITLES = {
 class Problem(Exception):
     """Raise to answer with a problem document."""
 
-    def __init__(self, status: int, kind: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.kind = kind
         self.detail = detail
+        self.headers = headers
         self.extra = extra
 
+    def document(self) -> dict[str, Any]:
+        """The problem as a JSON object (also used inside batch results)."""
+        return problem_document(self.status, self.kind, self.detail, **self.extra)
 
-def problem_response(
-    status: int, kind: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
-) -> JSONResponse:
-    body = {
+
+def invalid_field(field: str, message: str) -> Problem:
+    """A 422 naming one field, shaped like FastAPI's own validation errors."""
+    return Problem(
+        422,
+        "validation-error",
+        f"The request has invalid fields: {field}.",
+        errors=[{"field": field, "message": message}],
+    )
+
+
+def problem_document(status: int, kind: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {
         "type": TYPE_BASE + kind,
         "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def problem_response(
+    status: int, kind: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(
+        problem_document(status, kind, detail, **extra),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
 
 
 def field_name(location: tuple[Any, ...]) -> str:
@@ -57,17 +92,26 @@ def field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def field_errors(errors: Any) -> list[dict[str, str]]:
+    """pydantic's error list -> [{field, message}], one entry per offending field."""
+    return [
+        {
+            "field": field_name(tuple(error["loc"])),
+            # Our own validators' messages read as plain sentences, like the built-in ones.
+            "message": error["msg"].removeprefix("Value error, "),
+        }
+        for error in errors
+    ]
+
+
 async def _on_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return problem_response(exc.status, exc.kind, exc.detail, **exc.extra)
+    return problem_response(exc.status, exc.kind, exc.detail, exc.headers, **exc.extra)
 
 
 async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": field_name(tuple(error["loc"])), "message": error["msg"]}
-        for error in exc.errors()
-    ]
+    errors = field_errors(exc.errors())
     fields = ", ".join(sorted({error["field"] for error in errors}))
     return problem_response(
         422, "validation-error", f"The request has invalid fields: {fields}.", errors=errors
@@ -80,7 +124,13 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, kind, str(exc.detail), headers=exc.headers)
 
 
+async def _on_unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    # Logged with its traceback by the server; the client gets no internals.
+    return problem_response(500, "internal-error", "Something went wrong on our side.")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _on_unexpected_error)
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

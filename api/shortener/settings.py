@@ -59,17 +59,32 @@ class Settings(DatabaseSettings):
     # Short on purpose: a slow cache must not hold a redirect longer than Postgres would.
     redis_timeout_seconds: float = Field(0.25, gt=0)
 
-    # The address people see: short URLs are built from it.
+    # The address people see: short URLs are built from it, and links may not point at it.
     public_base_url: AnyHttpUrl
+    # Other names this shortener answers to (comma-separated): also refused as targets.
+    extra_public_hosts: str = ""
+    # Optional file of hosts no link may point at (one per line; subdomains included).
+    blocked_hosts_file: Path | None = None
     code_length: int = Field(7, ge=4, le=32)
     link_cache_seconds: int = Field(3600, ge=1)
     missing_link_cache_seconds: int = Field(30, ge=0)
+    # How long browsers may reuse a redirect: briefly for 302/307 (so edits and visit
+    # counts stay visible), longer but bounded for 301/308.
+    temporary_redirect_max_age: int = Field(90, ge=0)
+    permanent_redirect_max_age: int = Field(3600, ge=0)
+    # Links one API key may create per minute (0: no quota).
+    creation_quota_per_minute: int = Field(6000, ge=0)
 
     http_port: int = Field(8000, gt=0, lt=65536)
 
     @property
     def short_url_prefix(self) -> str:
         return str(self.public_base_url).rstrip("/") + "/"
+
+    @property
+    def public_hosts(self) -> list[str]:
+        extra = [host.strip() for host in self.extra_public_hosts.split(",") if host.strip()]
+        return [self.public_base_url.host or "", *extra]
 
 
 def describe_validation_error(error: ValidationError) -> str:

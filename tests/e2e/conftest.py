@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.stack import REPO, Stack, run
@@ -28,9 +29,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack.down()
 
 
+@pytest.fixture(scope="session")
+def api_key(stack: Stack) -> str:
+    """A key made the way `make api-key` makes one: the CLI inside the api container."""
+    return stack.exec("api", "python", "-m", "shortener.keys", "create", "e2e").strip()
+
+
 @pytest.fixture
-def client(stack: Stack) -> Iterator:
+def client(stack: Stack, api_key: str) -> Iterator[httpx.Client]:
     with stack.client() as client:
+        client.headers["Authorization"] = f"Bearer {api_key}"
         yield client
 
 

@@ -93,6 +93,10 @@ class Stack:
     def exec(self, service: str, *command: str, check: bool = True) -> str:
         return self.compose("exec", "-T", service, *command, check=check)
 
+    def exec_in(self, container: str, *command: str) -> str:
+        """Run a command in one specific container (e.g. one replica of a scaled service)."""
+        return run(["docker", "exec", container, *command]).stdout
+
     def sql(self, query: str, **variables: str) -> str:
         """Run SQL as the superuser over the database container's local socket.
 

@@ -118,9 +118,8 @@ def test_only_the_proxy_publishes_a_port(stack: Stack) -> None:
             assert bindings == {}, f"{service} publishes {bindings}"
 
 
-def test_link_survives_database_restart_and_down_up(stack: Stack) -> None:
-    with stack.client() as client:
-        code = client.post("/api/links", json={"url": "https://example.org/kept"}).json()["code"]
+def test_link_survives_database_restart_and_down_up(stack: Stack, client: httpx.Client) -> None:
+    code = client.post("/api/links", json={"url": "https://example.org/kept"}).json()["code"]
 
     stack.compose("restart", "database")
     stack.wait_healthy("database")

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from shortener.app import create_app
+from shortener.keys.store import create_key
 from shortener.migrate.files import DEFAULT_DIRECTORY, Migration, read_migrations
 from shortener.migrate.runner import apply_migrations
 from shortener.settings import Settings, load_settings
@@ -95,7 +96,7 @@ def clean_state(schema: list[Migration], postgres: Postgres, redis_server: Redis
     # Before each test rather than after, so a test that failed half-way cannot leak into
     # the next. TRUNCATE as the owner: the app role has no TRUNCATE right, by design.
     with postgres.connect(OWNER) as conn:
-        conn.execute("TRUNCATE links RESTART IDENTITY")
+        conn.execute("TRUNCATE links, api_keys RESTART IDENTITY")
     with redis_server.client() as client:
         client.flushall()
 
@@ -171,8 +172,17 @@ ServeApi = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 @pytest.fixture
-def serve_api() -> ServeApi:
-    """`async with serve_api(settings) as client`: the app in-process, lifespan included."""
+def api_key(postgres: Postgres) -> str:
+    """A fresh API key, made the way `make api-key` makes one (as the app role)."""
+    with postgres.connect(APP) as conn:
+        _, key = create_key(conn, "integration tests")
+    return key
+
+
+@pytest.fixture
+def serve_api(api_key: str) -> ServeApi:
+    """`async with serve_api(settings) as client`: the app in-process, lifespan included,
+    the client sending `api_key`."""
 
     @asynccontextmanager
     async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
@@ -180,7 +190,11 @@ def serve_api() -> ServeApi:
         # The lifespan opens the pool and closes pool and Redis client, as under uvicorn.
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_BASE_URL) as client:
+            async with httpx.AsyncClient(
+                transport=transport,
+                base_url=PUBLIC_BASE_URL,
+                headers={"Authorization": f"Bearer {api_key}"},
+            ) as client:
                 yield client
 
     return serve

@@ -52,7 +52,9 @@ async def test_redirect_fills_the_cache(client: httpx.AsyncClient, cache: redis.
 
     assert response.status_code == 302
     assert response.headers["location"] == TARGET
-    assert json.loads(cache.get(f"link:{code}") or "") == {"url": TARGET, "expires_at": None}
+    cached = json.loads(cache.get(f"link:{code}") or "")
+    assert cached["url"] == TARGET
+    assert cached["expires_at"] is None
     assert 0 < cache.ttl(f"link:{code}") <= 3600
 
 

@@ -56,3 +56,26 @@ def test_invalid_values_are_named(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError, match=variable):
         load_settings()
+
+
+def test_missing_blocklist_file_stops_the_app_naming_the_setting(
+    settings_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from shortener.app import create_app
+
+    monkeypatch.setenv("BLOCKED_HOSTS_FILE", str(tmp_path / "absent.txt"))
+    with pytest.raises(ConfigurationError, match=r"BLOCKED_HOSTS_FILE: .* not exist"):
+        create_app(load_settings())
+
+
+def test_blocklist_file_is_applied(
+    settings_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from shortener.app import load_target_policy
+
+    blocklist = tmp_path / "blocked.txt"
+    blocklist.write_text("# phishing\nevil.example\n")
+    monkeypatch.setenv("BLOCKED_HOSTS_FILE", str(blocklist))
+    policy = load_target_policy(load_settings())
+    assert policy.refusal("login.evil.example") == "points at a blocked host"
+    assert policy.refusal("sho.rt") == "must not point at this shortener"

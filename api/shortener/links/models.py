@@ -1,35 +1,152 @@
-"""The link API's request and response bodies."""
+"""The link API's request and response bodies (what OpenAPI documents)."""
 
 from datetime import UTC, datetime
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from shortener.links.targets import MAX_URL_LENGTH, check_target_url
+from shortener.links.targets import MAX_URL_LENGTH
+
+RedirectType = Literal[301, 302, 307, 308]
+ALIAS_PATTERN = r"^[A-Za-z0-9_-]{3,64}$"
+# Paths the proxy or the api route themselves: an alias may never shadow one (compared
+# without regard to case, so that no alias even looks like one).
+RESERVED_ALIASES = frozenset(
+    {"api", "health", "metrics", "docs", "static", "favicon.ico", "robots.txt", "nginx-health"}
+)
+MAX_VISITS_LIMIT = 2**31 - 1
+BATCH_LIMIT = 1000
+
+EXAMPLE_URL = "https://example.org/a/long/path?with=query"
+
+
+def _future(expires_at: datetime | None) -> datetime | None:
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise ValueError("must be in the future")
+    return expires_at
 
 
 class LinkCreate(BaseModel):
-    # The cap is applied again after normalising; this one stops huge bodies early.
-    url: str = Field(max_length=MAX_URL_LENGTH + 64, examples=["https://example.org/page"])
-    expires_at: AwareDatetime | None = Field(
-        None, description="When the link stops redirecting (RFC 3339 with a time zone)."
+    # Unknown fields are refused, so a misspelt option is an error, not silently ignored.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"url": EXAMPLE_URL},
+                {
+                    "url": EXAMPLE_URL,
+                    "alias": "spring-sale",
+                    "expires_at": "2030-01-01T00:00:00Z",
+                    "max_visits": 1000,
+                    "redirect_type": 301,
+                    "forward_query": True,
+                },
+            ]
+        },
     )
 
-    @field_validator("url")
+    # The target's own rules (scheme, host, length...) are applied by the normaliser.
+    url: str = Field(max_length=MAX_URL_LENGTH * 2, description="The http(s) URL to shorten.")
+    alias: str | None = Field(
+        None, pattern=ALIAS_PATTERN, description="A custom code instead of a random one."
+    )
+    expires_at: AwareDatetime | None = Field(
+        None, description="When the link stops redirecting (410 after), RFC 3339 with zone."
+    )
+    max_visits: int | None = Field(
+        None, ge=1, le=MAX_VISITS_LIMIT, description="Redirects allowed before 410 Gone."
+    )
+    redirect_type: RedirectType = Field(302, description="HTTP status of the redirect.")
+    forward_query: bool = Field(
+        False, description="Append the short URL's query string to the target."
+    )
+    find_if_exists: bool = Field(
+        False, description="Return your existing link to the same URL instead of a new one."
+    )
+
+    @field_validator("alias")
     @classmethod
-    def _check_url(cls, url: str) -> str:
-        return check_target_url(url)
+    def _not_reserved(cls, alias: str | None) -> str | None:
+        if alias is not None and alias.lower() in RESERVED_ALIASES:
+            raise ValueError(f"{alias!r} is reserved for the service's own paths")
+        return alias
 
     @field_validator("expires_at")
     @classmethod
-    def _check_expiry(cls, expires_at: datetime | None) -> datetime | None:
-        if expires_at is not None and expires_at <= datetime.now(UTC):
-            raise ValueError("must be in the future")
-        return expires_at
+    def _expiry_in_future(cls, expires_at: datetime | None) -> datetime | None:
+        return _future(expires_at)
+
+
+class LinkUpdate(BaseModel):
+    """Only the fields present change; `expires_at` and `max_visits` may be null to clear."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"url": EXAMPLE_URL, "expires_at": None}]},
+    )
+
+    url: str | None = Field(None, max_length=MAX_URL_LENGTH * 2)
+    expires_at: AwareDatetime | None = None
+    max_visits: int | None = Field(None, ge=1, le=MAX_VISITS_LIMIT)
+    redirect_type: RedirectType | None = None
+    forward_query: bool | None = None
+
+    @field_validator("url", "redirect_type", "forward_query")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Validators run on explicit values only: null here means a client sent it.
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expiry_in_future(cls, expires_at: datetime | None) -> datetime | None:
+        return _future(expires_at)
 
 
 class Link(BaseModel):
-    code: str
-    short_url: str
-    url: str
+    code: str = Field(examples=["aB3dE9x"])
+    short_url: str = Field(examples=["https://sho.rt/aB3dE9x"])
+    url: str = Field(examples=[EXAMPLE_URL])
+    alias: bool = Field(description="True when the code was chosen by the caller.")
     created_at: datetime
+    updated_at: datetime
     expires_at: datetime | None
+    max_visits: int | None
+    visits: int = Field(description="Redirects counted so far.")
+    redirect_type: RedirectType
+    forward_query: bool
+
+
+class LinkPage(BaseModel):
+    items: list[Link]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next (older) page; null on the last page."
+    )
+
+
+class BatchCreate(BaseModel):
+    """Each item is validated on its own, so one bad item does not reject the others."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"links": [{"url": EXAMPLE_URL}, {"url": EXAMPLE_URL, "alias": "x-1"}]}]
+        },
+    )
+
+    links: list[dict[str, Any]] = Field(min_length=1, max_length=BATCH_LIMIT)
+
+
+class BatchItem(BaseModel):
+    index: int
+    status: int = Field(description="201 created, 200 existing (find_if_exists), or 4xx.")
+    link: Link | None = None
+    problem: dict[str, Any] | None = Field(None, description="The item's problem details.")
+
+
+class BatchResult(BaseModel):
+    created: int
+    failed: int
+    results: list[BatchItem]

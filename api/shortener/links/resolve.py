@@ -1,8 +1,9 @@
-"""Code -> target URL, cache-aside: Redis first, Postgres on a miss, Redis filled after.
+"""Code -> redirect target, cache-aside: Redis first, Postgres on a miss, Redis filled after.
 
 Unknown codes are cached too (briefly), so a scan of random codes does not reach Postgres.
 When Redis fails the redirect still works from Postgres: the cache is an accelerator,
-never a dependency of correctness.
+never a dependency of correctness. Writes drop the cached entry (`forget_link`), and all
+api replicas share Redis, so an edit or delete is seen everywhere at once.
 """
 
 import json
@@ -15,12 +16,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shortener.backends import Backends
-from shortener.links.store import find_link
+from shortener.links.store import StoredLink, find_link
+from shortener.problems import Problem
 from shortener.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Anything that could ever be a code (random codes and future aliases); the rest is 404
+# Anything that could ever be a code (random codes and aliases); the rest is 404
 # without touching a backend.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MISSING = ""
@@ -28,8 +30,26 @@ MISSING = ""
 
 @dataclass(frozen=True)
 class Target:
+    """What a redirect needs to know about a link."""
+
+    id: int
     url: str
     expires_at: datetime | None
+    redirect_type: int
+    forward_query: bool
+    # Has max_visits: every redirect is counted in Postgres, never answered from cache alone.
+    limited: bool
+
+    @classmethod
+    def of(cls, link: StoredLink) -> "Target":
+        return cls(
+            link.id,
+            link.url,
+            link.expires_at,
+            link.redirect_type,
+            link.forward_query,
+            link.max_visits is not None,
+        )
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -40,14 +60,29 @@ def cache_key(code: str) -> str:
 
 
 def encode(target: Target) -> str:
-    expires = target.expires_at.isoformat() if target.expires_at else None
-    return json.dumps({"url": target.url, "expires_at": expires})
+    return json.dumps(
+        {
+            "id": target.id,
+            "url": target.url,
+            "expires_at": target.expires_at.isoformat() if target.expires_at else None,
+            "redirect_type": target.redirect_type,
+            "forward_query": target.forward_query,
+            "limited": target.limited,
+        }
+    )
 
 
 def decode(raw: str) -> Target:
     data = json.loads(raw)
     expires = data["expires_at"]
-    return Target(data["url"], datetime.fromisoformat(expires) if expires else None)
+    return Target(
+        data["id"],
+        data["url"],
+        datetime.fromisoformat(expires) if expires else None,
+        data["redirect_type"],
+        data["forward_query"],
+        data["limited"],
+    )
 
 
 def cache_seconds(target: Target | None, settings: Settings, now: datetime) -> int:
@@ -91,7 +126,27 @@ async def resolve_link(backends: Backends, settings: Settings, code: str) -> Tar
         return cached
     async with backends.database.connection() as conn:
         stored = await find_link(conn, code)
-    target = Target(stored.url, stored.expires_at) if stored else None
+    target = Target.of(stored) if stored else None
     seconds = cache_seconds(target, settings, datetime.now(UTC))
     await _remember(backends.cache, code, target, seconds)
     return target
+
+
+async def forget_link(cache: Redis, code: str, *, required: bool) -> None:
+    """Drop the cached answer for `code`.
+
+    `required`: before changing a link, failing to drop it would let the old answer be
+    served after the change (once Redis is back), so the change is refused with a 503.
+    After a change (and after a create, for a cached "missing"), a failure is logged.
+    """
+    try:
+        await cache.delete(cache_key(code))
+    except RedisError as error:
+        if required:
+            raise Problem(
+                503,
+                "cache-unavailable",
+                "Links cannot be changed while the cache is unreachable; try again shortly.",
+                headers={"Retry-After": "5"},
+            ) from error
+        log.warning("cache invalidation failed", extra={"code": code, "error": str(error)})

@@ -1,40 +1,121 @@
-"""HTTP routes of the link API: parse, call one function, shape the reply."""
+"""HTTP routes of the link API: parse, call one function, shape the reply.
 
-from fastapi import APIRouter, Response
+Every route needs an API key and sees only that key's links.
+"""
 
-from shortener.dependencies import BackendsDep, SettingsDep
-from shortener.links.models import Link, LinkCreate
-from shortener.links.store import StoredLink, find_link, insert_link
-from shortener.problems import Problem
-from shortener.settings import Settings
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from shortener.dependencies import BackendsDep, SettingsDep, TargetPolicyDep, require_json
+from shortener.keys.auth import OwnerDep
+from shortener.links import manage
+from shortener.links.models import BatchCreate, BatchResult, Link, LinkCreate, LinkPage, LinkUpdate
 
 router = APIRouter(prefix="/api/links", tags=["links"])
+JsonBody = [Depends(require_json)]
+
+PROBLEM = {"content": {"application/problem+json": {}}}
+AUTH_ERRORS = {401: {"description": "Missing, unknown or revoked API key", **PROBLEM}}
+NOT_FOUND = {404: {"description": "No such link for this key", **PROBLEM}}
+INVALID = {422: {"description": "Invalid fields, each named in `errors`", **PROBLEM}}
 
 
-def present(link: StoredLink, settings: Settings) -> Link:
-    return Link(
-        code=link.code,
-        short_url=settings.short_url_prefix + link.code,
-        url=link.url,
-        created_at=link.created_at,
-        expires_at=link.expires_at,
+@router.post(
+    "",
+    status_code=201,
+    summary="Shorten a URL",
+    dependencies=JsonBody,
+    responses={
+        200: {"description": "find_if_exists: your existing link", "model": Link},
+        409: {"description": "The alias is taken", **PROBLEM},
+        429: {"description": "Creation quota of this key used up", **PROBLEM},
+        **AUTH_ERRORS,
+        **INVALID,
+    },
+)
+async def create_link(
+    body: LinkCreate,
+    response: Response,
+    owner: OwnerDep,
+    backends: BackendsDep,
+    settings: SettingsDep,
+    policy: TargetPolicyDep,
+) -> Link:
+    stored, created = await manage.create_link(backends, settings, policy, owner, body)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/links/{stored.code}"
+    return manage.present(stored, settings)
+
+
+@router.post(
+    "/batch",
+    summary="Shorten up to 1000 URLs in one transaction",
+    dependencies=JsonBody,
+    responses={429: {"description": "Creation quota used up", **PROBLEM}, **AUTH_ERRORS, **INVALID},
+)
+async def create_links(
+    body: BatchCreate,
+    owner: OwnerDep,
+    backends: BackendsDep,
+    settings: SettingsDep,
+    policy: TargetPolicyDep,
+) -> BatchResult:
+    return await manage.create_links_batch(backends, settings, policy, owner, body.links)
+
+
+@router.get("", summary="List your links, newest first", responses={**AUTH_ERRORS, **INVALID})
+async def list_links(
+    owner: OwnerDep,
+    backends: BackendsDep,
+    settings: SettingsDep,
+    cursor: Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text to find in the URL or alias.")
+    ] = None,
+) -> LinkPage:
+    page, next_cursor = await manage.list_links(backends, owner, cursor, limit, q)
+    return LinkPage(
+        items=[manage.present(link, settings) for link in page], next_cursor=next_cursor
     )
 
 
-@router.post("", status_code=201, summary="Shorten a URL")
-async def create_link(
-    body: LinkCreate, response: Response, backends: BackendsDep, settings: SettingsDep
+@router.get("/{code}", summary="Read one link", responses={**AUTH_ERRORS, **NOT_FOUND})
+async def read_link(
+    code: str, owner: OwnerDep, backends: BackendsDep, settings: SettingsDep
 ) -> Link:
-    async with backends.database.connection() as conn:
-        stored = await insert_link(conn, body.url, body.expires_at, settings.code_length)
-    response.headers["Location"] = f"/api/links/{stored.code}"
-    return present(stored, settings)
+    return manage.present(await manage.read_link(backends, owner, code), settings)
 
 
-@router.get("/{code}", summary="Read one link")
-async def read_link(code: str, backends: BackendsDep, settings: SettingsDep) -> Link:
-    async with backends.database.connection() as conn:
-        stored = await find_link(conn, code)
-    if stored is None:
-        raise Problem(404, "link-not-found", f"No link has the code {code!r}.")
-    return present(stored, settings)
+@router.patch(
+    "/{code}",
+    summary="Change a link's target, expiry, visit limit or redirect type",
+    dependencies=JsonBody,
+    responses={
+        503: {"description": "Cache unreachable: changes refused", **PROBLEM},
+        **AUTH_ERRORS,
+        **NOT_FOUND,
+        **INVALID,
+    },
+)
+async def update_link(
+    code: str,
+    body: LinkUpdate,
+    owner: OwnerDep,
+    backends: BackendsDep,
+    settings: SettingsDep,
+    policy: TargetPolicyDep,
+) -> Link:
+    return manage.present(await manage.update_link(backends, policy, owner, code, body), settings)
+
+
+@router.delete(
+    "/{code}",
+    status_code=204,
+    summary="Delete a link",
+    responses={503: {"description": "Cache unreachable", **PROBLEM}, **AUTH_ERRORS, **NOT_FOUND},
+)
+async def delete_link(code: str, owner: OwnerDep, backends: BackendsDep) -> Response:
+    await manage.delete_link(backends, owner, code)
+    return Response(status_code=204)

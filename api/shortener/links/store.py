@@ -1,14 +1,23 @@
-"""The `links` table: every SQL statement that touches it lives here."""
+"""The `links` table: every SQL statement that touches it lives here.
+
+Every query a key makes is scoped by `owner_id`, so one key can never see or change
+another key's links (they simply do not exist for it: 404, not 403).
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
 
 from shortener.links.codes import new_code
 
 CODE_ATTEMPTS = 5
+COLUMNS = sql.SQL(
+    "id, code, url, owner_id, is_alias, created_at, updated_at, expires_at, max_visits, "
+    "visit_count, redirect_type, forward_query"
+)
 
 
 @dataclass(frozen=True)
@@ -16,37 +25,183 @@ class StoredLink:
     id: int
     code: str
     url: str
+    owner_id: int | None
+    is_alias: bool
     created_at: datetime
+    updated_at: datetime
     expires_at: datetime | None
+    max_visits: int | None
+    visit_count: int
+    redirect_type: int
+    forward_query: bool
+
+
+@dataclass(frozen=True)
+class NewLink:
+    owner_id: int
+    url: str
+    expires_at: datetime | None = None
+    max_visits: int | None = None
+    redirect_type: int = 302
+    forward_query: bool = False
 
 
 class CodeSpaceExhausted(Exception):
     """Every attempt collided: the code length is too short for the number of links."""
 
 
-async def insert_link(
-    conn: AsyncConnection, url: str, expires_at: datetime | None, code_length: int
-) -> StoredLink:
-    """Store a link under a fresh random code, retrying on the rare collision."""
+async def _insert(
+    conn: AsyncConnection, link: NewLink, code: str, alias: bool
+) -> StoredLink | None:
+    """Insert under `code`; None if the code is taken (no error, so a batch goes on)."""
     async with conn.cursor(row_factory=class_row(StoredLink)) as cur:
-        for _ in range(CODE_ATTEMPTS):
-            await cur.execute(
+        await cur.execute(
+            sql.SQL(
                 """
-                INSERT INTO links (code, url, expires_at) VALUES (%s, %s, %s)
+                INSERT INTO links (code, url, owner_id, is_alias, expires_at, max_visits,
+                                   redirect_type, forward_query)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
                 ON CONFLICT (code) DO NOTHING
-                RETURNING id, code, url, created_at, expires_at
-                """,
-                (new_code(code_length), url, expires_at),
-            )
-            link = await cur.fetchone()
-            if link is not None:
-                return link
+                RETURNING {columns}
+                """
+            ).format(columns=COLUMNS),
+            (
+                code,
+                link.url,
+                link.owner_id,
+                alias,
+                link.expires_at,
+                link.max_visits,
+                link.redirect_type,
+                link.forward_query,
+            ),
+        )
+        return await cur.fetchone()
+
+
+async def insert_with_alias(conn: AsyncConnection, link: NewLink, alias: str) -> StoredLink | None:
+    """The link under the caller's alias, or None when the alias is already taken."""
+    return await _insert(conn, link, alias, alias=True)
+
+
+async def insert_with_random_code(
+    conn: AsyncConnection, link: NewLink, code_length: int
+) -> StoredLink:
+    """The link under a fresh random code, retrying on the rare collision."""
+    for _ in range(CODE_ATTEMPTS):
+        stored = await _insert(conn, link, new_code(code_length), alias=False)
+        if stored is not None:
+            return stored
     raise CodeSpaceExhausted(f"no free code after {CODE_ATTEMPTS} attempts")
 
 
 async def find_link(conn: AsyncConnection, code: str) -> StoredLink | None:
+    """Any owner's link: the public redirect path."""
     async with conn.cursor(row_factory=class_row(StoredLink)) as cur:
         await cur.execute(
-            "SELECT id, code, url, created_at, expires_at FROM links WHERE code = %s", (code,)
+            sql.SQL("SELECT {columns} FROM links WHERE code = %s").format(columns=COLUMNS),
+            (code,),
         )
         return await cur.fetchone()
+
+
+async def find_owned_link(conn: AsyncConnection, owner_id: int, code: str) -> StoredLink | None:
+    async with conn.cursor(row_factory=class_row(StoredLink)) as cur:
+        await cur.execute(
+            sql.SQL("SELECT {columns} FROM links WHERE code = %s AND owner_id = %s").format(
+                columns=COLUMNS
+            ),
+            (code, owner_id),
+        )
+        return await cur.fetchone()
+
+
+async def find_owned_by_url(conn: AsyncConnection, owner_id: int, url: str) -> StoredLink | None:
+    """The owner's newest still-usable link to exactly this URL (find_if_exists)."""
+    async with conn.cursor(row_factory=class_row(StoredLink)) as cur:
+        await cur.execute(
+            sql.SQL(
+                """
+                SELECT {columns} FROM links
+                WHERE owner_id = %s AND md5(url) = md5(%s) AND url = %s
+                  AND (expires_at IS NULL OR expires_at > now())
+                  AND (max_visits IS NULL OR visit_count < max_visits)
+                ORDER BY id DESC LIMIT 1
+                """
+            ).format(columns=COLUMNS),
+            (owner_id, url, url),
+        )
+        return await cur.fetchone()
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_owned_links(
+    conn: AsyncConnection, owner_id: int, *, before_id: int | None, limit: int, text: str | None
+) -> list[StoredLink]:
+    """A page of the owner's links, newest first, older than `before_id` (keyset paging)."""
+    pattern = f"%{_escape_like(text)}%" if text else None
+    async with conn.cursor(row_factory=class_row(StoredLink)) as cur:
+        await cur.execute(
+            sql.SQL(
+                """
+                SELECT {columns} FROM links
+                WHERE owner_id = %(owner)s
+                  AND (%(before)s::bigint IS NULL OR id < %(before)s)
+                  AND (%(pattern)s::text IS NULL
+                       OR url ILIKE %(pattern)s OR (is_alias AND code ILIKE %(pattern)s))
+                ORDER BY id DESC
+                LIMIT %(limit)s
+                """
+            ).format(columns=COLUMNS),
+            {"owner": owner_id, "before": before_id, "pattern": pattern, "limit": limit},
+        )
+        return await cur.fetchall()
+
+
+UPDATABLE = ("url", "expires_at", "max_visits", "redirect_type", "forward_query")
+
+
+async def update_owned_link(
+    conn: AsyncConnection, owner_id: int, code: str, changes: dict[str, Any]
+) -> StoredLink | None:
+    assignments = [
+        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name))
+        for name in UPDATABLE
+        if name in changes
+    ]
+    assignments.append(sql.SQL("updated_at = now()"))
+    async with conn.cursor(row_factory=class_row(StoredLink)) as cur:
+        await cur.execute(
+            sql.SQL(
+                "UPDATE links SET {assignments} WHERE code = %(code)s AND owner_id = %(owner)s "
+                "RETURNING {columns}"
+            ).format(assignments=sql.SQL(", ").join(assignments), columns=COLUMNS),
+            {**changes, "code": code, "owner": owner_id},
+        )
+        return await cur.fetchone()
+
+
+async def delete_owned_link(conn: AsyncConnection, owner_id: int, code: str) -> bool:
+    cursor = await conn.execute(
+        "DELETE FROM links WHERE code = %s AND owner_id = %s", (code, owner_id)
+    )
+    return cursor.rowcount == 1
+
+
+async def count_limited_visit(conn: AsyncConnection, link_id: int) -> bool:
+    """Count one redirect of a max_visits link; False once the limit is reached.
+
+    A single conditional UPDATE: concurrent redirects serialise on the row, so exactly
+    max_visits of them succeed, however many arrive at once.
+    """
+    cursor = await conn.execute(
+        """
+        UPDATE links SET visit_count = visit_count + 1
+        WHERE id = %s AND (max_visits IS NULL OR visit_count < max_visits)
+        """,
+        (link_id,),
+    )
+    return cursor.rowcount == 1

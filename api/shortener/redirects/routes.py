@@ -1,34 +1,74 @@
 """GET /{code}: answer with the target, as fast as the cache allows."""
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from shortener.dependencies import BackendsDep, SettingsDep
-from shortener.links.resolve import resolve_link
+from shortener.links.resolve import Target, resolve_link
+from shortener.links.store import count_limited_visit
 from shortener.problems import Problem
+from shortener.settings import Settings
 
 router = APIRouter(tags=["redirects"])
 
-# Browsers may reuse a 302 briefly, but only privately: a shared cache must not keep it.
-REDIRECT_CACHE_CONTROL = "private, max-age=90"
+PERMANENT = {301, 308}
+
+
+def with_forwarded_query(url: str, query: str) -> str:
+    """The target with the short URL's query string appended (before any fragment)."""
+    if not query:
+        return url
+    parts = urlsplit(url)
+    joined = f"{parts.query}&{query}" if parts.query else query
+    return urlunsplit(parts._replace(query=joined))
+
+
+def cache_control(target: Target, settings: Settings) -> str:
+    # Browsers may reuse a redirect, privately and briefly: a shared cache must not keep
+    # it, and a link with a visit limit must come back to us every time.
+    if target.limited:
+        return "private, no-store"
+    if target.redirect_type in PERMANENT:
+        return f"private, max-age={settings.permanent_redirect_max_age}"
+    return f"private, max-age={settings.temporary_redirect_max_age}"
+
+
+RESPONSES = {
+    404: {"description": "No such link", "content": {"application/problem+json": {}}},
+    410: {"description": "Expired or visit limit reached"},
+}
 
 
 # HEAD too: link checkers and chat unfurlers ask with HEAD before (or instead of) GET.
-@router.api_route(
+@router.head("/{code}", status_code=302, include_in_schema=False)
+@router.get(
     "/{code}",
-    methods=["GET", "HEAD"],
     status_code=302,
     summary="Follow a short link",
     response_class=RedirectResponse,
+    responses=RESPONSES,
 )
-async def follow_link(code: str, backends: BackendsDep, settings: SettingsDep) -> RedirectResponse:
+async def follow_link(
+    code: str, request: Request, backends: BackendsDep, settings: SettingsDep
+) -> RedirectResponse:
     target = await resolve_link(backends, settings, code)
     if target is None:
         raise Problem(404, "link-not-found", f"No link has the code {code!r}.")
     if target.expired(datetime.now(UTC)):
         raise Problem(410, "link-expired", f"The link {code!r} has expired.")
+    if target.limited:
+        # Counted in Postgres before answering: exact under any concurrency.
+        async with backends.database.connection() as conn:
+            if not await count_limited_visit(conn, target.id):
+                raise Problem(410, "link-exhausted", f"The link {code!r} has no visits left.")
+    location = (
+        with_forwarded_query(target.url, request.url.query) if target.forward_query else target.url
+    )
     return RedirectResponse(
-        target.url, status_code=302, headers={"Cache-Control": REDIRECT_CACHE_CONTROL}
+        location,
+        status_code=target.redirect_type,
+        headers={"Cache-Control": cache_control(target, settings)},
     )

@@ -1,0 +1,1 @@
+"""API keys: who may create, list, change and read links; each key owns its links."""

@@ -1,0 +1,212 @@
+"""Creating, changing and deleting links on behalf of an API key.
+
+The routes parse and shape; this module holds the rules: the target normaliser, aliases,
+find-if-exists, batches in one transaction, and cache invalidation around every write.
+"""
+
+import base64
+import binascii
+from contextlib import suppress
+from typing import Any
+
+from psycopg import AsyncConnection
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from shortener.backends import Backends
+from shortener.links.models import BatchItem, BatchResult, Link, LinkCreate, LinkUpdate
+from shortener.links.quota import take_creation_quota
+from shortener.links.resolve import cache_key, forget_link
+from shortener.links.store import (
+    NewLink,
+    StoredLink,
+    delete_owned_link,
+    find_owned_by_url,
+    find_owned_link,
+    insert_with_alias,
+    insert_with_random_code,
+    list_owned_links,
+    update_owned_link,
+)
+from shortener.links.targets import TargetPolicy, TargetRejected, normalise_target
+from shortener.problems import Problem, field_errors, invalid_field
+from shortener.settings import Settings
+
+
+def present(link: StoredLink, settings: Settings) -> Link:
+    return Link(
+        code=link.code,
+        short_url=settings.short_url_prefix + link.code,
+        url=link.url,
+        alias=link.is_alias,
+        created_at=link.created_at,
+        updated_at=link.updated_at,
+        expires_at=link.expires_at,
+        max_visits=link.max_visits,
+        visits=link.visit_count,
+        redirect_type=link.redirect_type,  # type: ignore[arg-type]
+        forward_query=link.forward_query,
+    )
+
+
+def not_found(code: str) -> Problem:
+    return Problem(404, "link-not-found", f"No link has the code {code!r}.")
+
+
+def normalised_url(url: str, policy: TargetPolicy) -> str:
+    try:
+        return normalise_target(url, policy)
+    except TargetRejected as rejection:
+        raise invalid_field("url", str(rejection)) from None
+
+
+async def _create(
+    conn: AsyncConnection, settings: Settings, owner_id: int, request: LinkCreate, url: str
+) -> tuple[StoredLink, bool]:
+    """One link inside the caller's connection; (link, created). Alias taken -> 409."""
+    if request.find_if_exists:
+        existing = await find_owned_by_url(conn, owner_id, url)
+        if existing is not None and request.alias in (None, existing.code):
+            return existing, False
+    new = NewLink(
+        owner_id=owner_id,
+        url=url,
+        expires_at=request.expires_at,
+        max_visits=request.max_visits,
+        redirect_type=request.redirect_type,
+        forward_query=request.forward_query,
+    )
+    if request.alias is None:
+        return await insert_with_random_code(conn, new, settings.code_length), True
+    stored = await insert_with_alias(conn, new, request.alias)
+    if stored is None:
+        raise Problem(
+            409,
+            "alias-taken",
+            f"The alias {request.alias!r} is already in use.",
+            errors=[{"field": "alias", "message": "is already in use"}],
+        )
+    return stored, True
+
+
+async def create_link(
+    backends: Backends, settings: Settings, policy: TargetPolicy, owner_id: int, request: LinkCreate
+) -> tuple[StoredLink, bool]:
+    url = normalised_url(request.url, policy)
+    await take_creation_quota(backends.cache, owner_id, 1, settings.creation_quota_per_minute)
+    async with backends.database.connection() as conn:
+        stored, created = await _create(conn, settings, owner_id, request, url)
+    if created:
+        # A scan may have cached this code as missing just before it existed.
+        await forget_link(backends.cache, stored.code, required=False)
+    return stored, created
+
+
+def _parse_item(item: dict[str, Any], policy: TargetPolicy) -> tuple[LinkCreate, str]:
+    try:
+        request = LinkCreate.model_validate(item)
+    except ValidationError as error:
+        errors = field_errors(error.errors())
+        fields = ", ".join(sorted({entry["field"] for entry in errors}))
+        raise Problem(
+            422, "validation-error", f"The item has invalid fields: {fields}.", errors=errors
+        ) from None
+    return request, normalised_url(request.url, policy)
+
+
+async def create_links_batch(
+    backends: Backends,
+    settings: Settings,
+    policy: TargetPolicy,
+    owner_id: int,
+    items: list[dict[str, Any]],
+) -> BatchResult:
+    """Each item created or answered with its own problem, in order, in one transaction."""
+    await take_creation_quota(
+        backends.cache, owner_id, len(items), settings.creation_quota_per_minute
+    )
+    results: list[BatchItem] = []
+    created_codes: list[str] = []
+    async with backends.database.connection() as conn, conn.transaction():
+        for index, item in enumerate(items):
+            try:
+                request, url = _parse_item(item, policy)
+                stored, created = await _create(conn, settings, owner_id, request, url)
+            except Problem as problem:
+                results.append(
+                    BatchItem(index=index, status=problem.status, problem=problem.document())
+                )
+                continue
+            if created:
+                created_codes.append(stored.code)
+            results.append(
+                BatchItem(
+                    index=index, status=201 if created else 200, link=present(stored, settings)
+                )
+            )
+    if created_codes:
+        # Only cached "missing" answers can be there, and they expire within seconds.
+        with suppress(RedisError):
+            await backends.cache.delete(*(cache_key(code) for code in created_codes))
+    failed = sum(1 for result in results if result.link is None)
+    return BatchResult(created=len(created_codes), failed=failed, results=results)
+
+
+async def read_link(backends: Backends, owner_id: int, code: str) -> StoredLink:
+    async with backends.database.connection() as conn:
+        stored = await find_owned_link(conn, owner_id, code)
+    if stored is None:
+        raise not_found(code)
+    return stored
+
+
+def encode_cursor(link_id: int) -> str:
+    return base64.urlsafe_b64encode(str(link_id).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return int(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise invalid_field("cursor", "is not a cursor this API returned") from None
+
+
+async def list_links(
+    backends: Backends, owner_id: int, cursor: str | None, limit: int, text: str | None
+) -> tuple[list[StoredLink], str | None]:
+    before = decode_cursor(cursor) if cursor else None
+    async with backends.database.connection() as conn:
+        # One extra row says whether another page exists.
+        rows = await list_owned_links(conn, owner_id, before_id=before, limit=limit + 1, text=text)
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
+    return page, next_cursor
+
+
+async def update_link(
+    backends: Backends, policy: TargetPolicy, owner_id: int, code: str, patch: LinkUpdate
+) -> StoredLink:
+    changes = patch.model_dump(include=patch.model_fields_set)
+    if "url" in changes:
+        changes["url"] = normalised_url(changes["url"], policy)
+    if not changes:
+        return await read_link(backends, owner_id, code)
+    # Drop the cached answer before and after the change: after, because a redirect may
+    # have re-filled it from the old row in between.
+    await forget_link(backends.cache, code, required=True)
+    async with backends.database.connection() as conn:
+        stored = await update_owned_link(conn, owner_id, code, changes)
+    if stored is None:
+        raise not_found(code)
+    await forget_link(backends.cache, code, required=False)
+    return stored
+
+
+async def delete_link(backends: Backends, owner_id: int, code: str) -> None:
+    await forget_link(backends.cache, code, required=True)
+    async with backends.database.connection() as conn:
+        deleted = await delete_owned_link(conn, owner_id, code)
+    if not deleted:
+        raise not_found(code)
+    await forget_link(backends.cache, code, required=False)

@@ -1,0 +1,89 @@
+"""Every link endpoint through nginx, with a key made by the api image's own CLI."""
+
+import json
+
+import httpx
+import pytest
+
+from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_every_endpoint_through_the_proxy(client: httpx.Client) -> None:
+    created = client.post(
+        "/api/links", json={"url": "https://example.org/e2e", "alias": "e2e-every", "max_visits": 9}
+    )
+    assert created.status_code == 201, created.text
+    assert client.get("/api/links/e2e-every").json()["max_visits"] == 9
+    assert "e2e-every" in [
+        item["code"] for item in client.get("/api/links?q=e2e-every").json()["items"]
+    ]
+
+    patched = client.patch("/api/links/e2e-every", json={"url": "https://example.org/moved"})
+    assert patched.json()["url"] == "https://example.org/moved"
+    assert client.get("/e2e-every").headers["location"] == "https://example.org/moved"
+
+    batch = client.post(
+        "/api/links/batch", json={"links": [{"url": "https://example.org/b1"}, {"url": "ftp://x"}]}
+    ).json()
+    assert [item["status"] for item in batch["results"]] == [201, 422]
+
+    assert client.delete("/api/links/e2e-every").status_code == 204
+    assert client.get("/e2e-every").status_code == 404
+
+
+def test_link_endpoints_need_a_key(stack: Stack) -> None:
+    with stack.client() as anonymous:
+        response = anonymous.post("/api/links", json={"url": "https://example.org/"})
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        # Redirects stay public.
+        assert anonymous.get("/health/live").status_code == 200
+
+
+def test_revoked_key_stops_working(stack: Stack) -> None:
+    key = stack.exec("api", "python", "-m", "shortener.keys", "create", "short-lived").strip()
+    prefix = key.removeprefix("shk_")[:8]
+    headers = {"Authorization": f"Bearer {key}"}
+    with stack.client() as client:
+        assert client.get("/api/links", headers=headers).status_code == 200
+        stack.exec("api", "python", "-m", "shortener.keys", "revoke", prefix)
+        assert client.get("/api/links", headers=headers).status_code == 401
+    listing = stack.exec("api", "python", "-m", "shortener.keys", "list")
+    assert f"{prefix}\trevoked" in listing
+    assert key not in listing
+
+
+def fetch_from_replica(stack: Stack, container: str, path: str) -> tuple[int, str]:
+    """GET a path from one api replica directly (inside its own container)."""
+    script = (
+        "import http.client, json, sys\n"
+        "c = http.client.HTTPConnection('127.0.0.1', 8000, timeout=5)\n"
+        f"c.request('GET', {path!r})\n"
+        "r = c.getresponse()\n"
+        "print(json.dumps([r.status, r.getheader('location') or '']))\n"
+    )
+    out = stack.exec_in(container, "python", "-c", script)
+    status, location = json.loads(out)
+    return status, location
+
+
+def test_an_edit_reaches_every_api_replica_at_once(stack: Stack, client: httpx.Client) -> None:
+    stack.compose("up", "--detach", "--wait", "--scale", "api=2", "--no-recreate", timeout=300)
+    try:
+        replicas = stack.compose("ps", "--quiet", "api").split()
+        assert len(replicas) == 2
+        code = client.post("/api/links", json={"url": "https://example.org/v1"}).json()["code"]
+        for replica in replicas:  # each replica answers (and the cache is filled)
+            assert fetch_from_replica(stack, replica, f"/{code}") == (302, "https://example.org/v1")
+
+        client.patch(f"/api/links/{code}", json={"url": "https://example.org/v2"})
+        for replica in replicas:
+            assert fetch_from_replica(stack, replica, f"/{code}") == (302, "https://example.org/v2")
+
+        client.delete(f"/api/links/{code}")
+        for replica in replicas:
+            assert fetch_from_replica(stack, replica, f"/{code}")[0] == 404
+    finally:
+        stack.compose("up", "--detach", "--wait", "--scale", "api=1", "--no-recreate", timeout=300)

@@ -1,0 +1,132 @@
+"""nginx's own limits and errors, seen by a client on 127.0.0.1 (see nginx/nginx.conf).
+
+Every host client reaches the proxy from one address (Docker's published port), so the
+whole session shares one rate-limit bucket per zone: the tests that empty a bucket wait
+for it to refill before and after, and the others stay far below the limits.
+"""
+
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+# A bucket emptied by a burst refills in burst/rate seconds: 20 at 10/s, 400 at 200/s.
+REFILL_SECONDS = 2.5
+
+
+def assert_proxy_problem(response: httpx.Response, *statuses: int) -> dict:
+    """An error nginx made itself: the api's problem shape, plus the request id."""
+    assert response.status_code in statuses, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == response.status_code
+    assert problem["type"].startswith("https://shortener.example/problems/")
+    assert problem["title"] and problem["detail"]
+    # Quotable: the same id as the header and the access log line.
+    assert problem["request_id"] == response.headers["x-request-id"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    return problem
+
+
+@pytest.fixture
+def anonymous(stack: Stack) -> Iterator[httpx.Client]:
+    """No API key: nginx's limits apply before the api looks at keys."""
+    with stack.client() as client:
+        yield client
+
+
+@pytest.fixture
+def refilled_buckets() -> Iterator[None]:
+    """Start with full buckets and leave them full for the tests that follow."""
+    time.sleep(REFILL_SECONDS)
+    yield
+    time.sleep(REFILL_SECONDS)
+
+
+def hammer(client: httpx.Client, path: str, count: int) -> list[httpx.Response]:
+    return [client.get(path) for _ in range(count)]
+
+
+def test_api_is_rate_limited_but_redirects_and_health_are_not(
+    anonymous: httpx.Client, refilled_buckets: None
+) -> None:
+    responses = hammer(anonymous, "/api/links/NoSuchLink", 60)
+    statuses = [response.status_code for response in responses]
+    # A fresh bucket lets a burst through before the limit bites.
+    assert 429 not in statuses[:10], statuses
+    limited = [response for response in responses if response.status_code == 429]
+    assert limited, f"60 quick api requests, none limited: {statuses}"
+    for response in limited:
+        problem = assert_proxy_problem(response, 429)
+        assert problem["type"].endswith("/rate-limited")
+        assert response.headers["retry-after"] == "1"
+
+    # The api zone is empty now; redirects have their own, generous zone, and health
+    # checks none at all.
+    redirects = [response.status_code for response in hammer(anonymous, "/NoSuchCode", 60)]
+    assert redirects == [404] * 60, redirects
+    health = [response.status_code for response in hammer(anonymous, "/health/live", 60)]
+    assert health == [200] * 60, health
+
+
+def test_body_over_one_megabyte_is_refused_by_nginx(anonymous: httpx.Client) -> None:
+    body = json.dumps({"url": "https://example.org/" + "a" * 1_100_000})
+    response = anonymous.post(
+        "/api/links", content=body, headers={"Content-Type": "application/json"}
+    )
+    problem = assert_proxy_problem(response, 413)
+    assert problem["type"].endswith("/request-too-large")
+
+
+def test_batch_endpoint_takes_bodies_up_to_four_megabytes(anonymous: httpx.Client) -> None:
+    def batch(links: int) -> httpx.Response:
+        body = json.dumps({"links": [{"url": "https://example.org/" + "a" * 2000}] * links})
+        return anonymous.post(
+            "/api/links/batch", content=body, headers={"Content-Type": "application/json"}
+        )
+
+    # ~2 MB: past nginx to the api, which answers as it likes (no API key here).
+    assert batch(1000).status_code != 413
+    # ~5 MB: over the batch endpoint's own limit.
+    assert_proxy_problem(batch(2500), 413)
+
+
+def test_nginx_answers_its_own_404_405_414_as_problems(anonymous: httpx.Client) -> None:
+    assert_proxy_problem(anonymous.get("/metrics"), 404)
+    assert_proxy_problem(anonymous.get("/static/no-such-file.css"), 404)
+    assert_proxy_problem(anonymous.post("/"), 405)
+    # Found while parsing the request line, before any location applies.
+    assert_proxy_problem(anonymous.get("/" + "a" * 9000), 414)
+
+
+def test_api_problems_pass_through_untouched(anonymous: httpx.Client) -> None:
+    response = anonymous.get("/NoSuchCode")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    # The api's own document, not nginx's generic one: errors are not intercepted.
+    assert response.json()["type"].endswith("/link-not-found")
+
+
+def test_api_down_is_a_problem_from_nginx(stack: Stack) -> None:
+    stack.compose("stop", "api")
+    try:
+        with stack.client() as client:
+            for path in ("/api/links/x", "/NoSuchCode"):
+                problem = assert_proxy_problem(client.get(path), 502, 503, 504)
+                assert problem["type"].endswith(("/upstream-unavailable", "/upstream-timeout"))
+    finally:
+        stack.compose("start", "api")
+        stack.wait_healthy("api")
+        # nginx may have marked the api failed for a moment: wait until it answers again.
+        with stack.client() as client:
+            deadline = time.monotonic() + 30
+            while (status := client.get("/health/live").status_code) != 200:
+                assert time.monotonic() < deadline, f"proxy still answers {status}"
+                time.sleep(0.5)
