@@ -6,21 +6,36 @@ opened in the app's lifespan and closed on shutdown, so a replica that stops dra
 
 from dataclasses import dataclass
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from shortener.settings import Settings
+from shortener.settings import DatabaseSettings, Settings
 
 
-def database_conninfo(settings: Settings) -> str:
+def database_conninfo(settings: DatabaseSettings) -> str:
     """A libpq connection string; the password is passed separately, never logged."""
     return (
         f"host={settings.database_host} port={settings.database_port} "
         f"dbname={settings.database_name} user={settings.database_user} "
         f"application_name=shortener-api"
+    )
+
+
+def connect(settings: DatabaseSettings, application_name: str) -> psycopg.Connection:
+    """One synchronous connection in autocommit mode, for the command-line jobs."""
+    return psycopg.connect(
+        host=settings.database_host,
+        port=settings.database_port,
+        dbname=settings.database_name,
+        user=settings.database_user,
+        password=settings.database_password_file.get_secret_value(),
+        application_name=application_name,
+        autocommit=True,
+        connect_timeout=10,
     )
 
 

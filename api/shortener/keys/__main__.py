@@ -8,23 +8,9 @@ and never logged or stored.
 import argparse
 import sys
 
-import psycopg
-
+from shortener.backends import connect
 from shortener.keys.store import create_key, list_keys, revoke_key
 from shortener.settings import DatabaseSettings, load_settings
-
-
-def connect(settings: DatabaseSettings) -> psycopg.Connection:
-    return psycopg.connect(
-        host=settings.database_host,
-        port=settings.database_port,
-        dbname=settings.database_name,
-        user=settings.database_user,
-        password=settings.database_password_file.get_secret_value(),
-        application_name="shortener-keys",
-        autocommit=True,
-        connect_timeout=10,
-    )
 
 
 def main(argv: list[str]) -> int:
@@ -37,7 +23,7 @@ def main(argv: list[str]) -> int:
     commands.add_parser("list", help="list keys (prefixes only)")
     args = parser.parse_args(argv)
 
-    with connect(load_settings(DatabaseSettings)) as conn:
+    with connect(load_settings(DatabaseSettings), "shortener-keys") as conn:
         if args.command == "create":
             record, key = create_key(conn, args.name)
             print(key)

@@ -5,6 +5,7 @@ import sys
 
 import psycopg
 
+from shortener.backends import connect
 from shortener.logs import configure_logging
 from shortener.migrate.files import MigrationFileError, migrations_directory, read_migrations
 from shortener.migrate.runner import MigrationConflict, apply_migrations
@@ -19,16 +20,7 @@ def main() -> int:
     configure_logging(settings.log_level)
     try:
         migrations = read_migrations(migrations_directory())
-        with psycopg.connect(
-            host=settings.database_host,
-            port=settings.database_port,
-            dbname=settings.database_name,
-            user=settings.database_user,
-            password=settings.database_password_file.get_secret_value(),
-            application_name="shortener-migrate",
-            autocommit=True,
-            connect_timeout=10,
-        ) as conn:
+        with connect(settings, "shortener-migrate") as conn:
             applied = apply_migrations(conn, migrations)
     except (MigrationFileError, MigrationConflict, psycopg.Error) as error:
         log.error("migration failed", extra={"error": str(error).strip()})
