@@ -112,3 +112,8 @@ test-integration: venv ## Integration tests: api and worker code against real Po
 
 test-e2e: venv ## End-to-end tests: the whole compose stack through nginx on 127.0.0.1
 	$(BASE_IMAGES) && $(PYTEST) tests/e2e
+
+# ---- benchmarks (never timed assertions in tests) ----------------------------------------
+.PHONY: bench-ingest
+bench-ingest: venv ## Click ingestion: clicks/s of one run over 200,000 events (ARGS="--events N")
+	$(BASE_IMAGES) && PYTHONPATH=api:worker:. $(PYTHON) bench/ingest.py $(ARGS)

@@ -13,13 +13,17 @@ from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
 
 from shortener.backends import Backends
+from shortener.clicks.agents import agent_parser
+from shortener.clicks.record import ClickRecorder
 from shortener.health.routes import router as health_router
 from shortener.links.routes import router as links_router
 from shortener.links.store import CodeSpaceExhausted
 from shortener.links.targets import TargetPolicy
+from shortener.metrics import router as metrics_router
 from shortener.problems import install_problem_handlers, problem_response
 from shortener.redirects.routes import router as redirects_router
 from shortener.settings import ConfigurationError, Settings
+from shortener.stats.routes import router as stats_router
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +91,15 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.backends = backends
     app.state.target_policy = target_policy
+    app.state.click_recorder = ClickRecorder(backends.cache, agent_parser())
     install_problem_handlers(app)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(CodeSpaceExhausted, _code_space_exhausted)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(links_router)
+    app.include_router(stats_router)
     # Last: /{code} matches any single path segment the routes above did not claim.
     app.include_router(redirects_router)
     return app

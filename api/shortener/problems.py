@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://shortener.example/problems/"
@@ -118,10 +119,36 @@ async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method served at the request's path, for `Allow` (RFC 9110 15.5.6).
+
+    The router names only the methods of the first route whose path matched, and FastAPI
+    makes one route per method: `/api/links/{code}` would claim `Allow: GET`. So every
+    route is asked about this path once per method, in a fresh scope.
+    """
+    scope = request.scope
+    where = {"type": "http", "path": scope["path"], "root_path": scope.get("root_path", "")}
+    where["headers"] = scope.get("headers", [])
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in METHODS
+        if any(route.matches({**where, "method": method})[0] is Match.FULL for route in routes)
+    )
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    return problem_response(exc.status_code, kind, str(exc.detail), headers=exc.headers)
+    kind = {400: "bad-request", 404: "not-found", 405: "method-not-allowed"}.get(
+        exc.status_code, "http-error"
+    )
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+    return problem_response(exc.status_code, kind, str(exc.detail), headers=headers)
 
 
 async def _on_unexpected_error(_: Request, exc: Exception) -> JSONResponse:

@@ -130,3 +130,18 @@ def test_api_down_is_a_problem_from_nginx(stack: Stack) -> None:
             while (status := client.get("/health/live").status_code) != 200:
                 assert time.monotonic() < deadline, f"proxy still answers {status}"
                 time.sleep(0.5)
+
+
+def test_client_cannot_choose_the_address_the_api_sees(stack: Stack) -> None:
+    """nginx replaces X-Forwarded-For: a forged value never reaches the api as the client."""
+    script = (
+        "import urllib.request\n"
+        "r = urllib.request.Request('http://proxy:8080/health/live',"
+        " headers={'X-Forwarded-For': '203.0.113.9'})\n"
+        "print(urllib.request.urlopen(r, timeout=5).status)\n"
+    )
+    # From inside the api's network namespace (it is on the frontend network).
+    api = stack.container("api")
+    assert stack.exec_in(api, "python", "-c", script).strip() == "200"
+    access = stack.compose("logs", "--no-color", "--no-log-prefix", "--tail", "50", "api")
+    assert "203.0.113.9" not in access

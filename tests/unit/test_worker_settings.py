@@ -16,3 +16,35 @@ def test_worker_names_the_missing_secret(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("REDIS_PASSWORD_FILE", str(tmp_path / "missing"))
     with pytest.raises(ConfigurationError, match=r"REDIS_PASSWORD_FILE: secret file .* not exist"):
         load_settings()
+
+
+def test_click_ingestion_settings_default_sensibly_and_fail_fast(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    password = tmp_path / "pw"
+    password.write_text("x")
+    for name, value in {
+        "DATABASE_HOST": "db",
+        "DATABASE_NAME": "shortener",
+        "DATABASE_USER": "app",
+        "DATABASE_PASSWORD_FILE": str(password),
+        "REDIS_HOST": "cache",
+        "REDIS_PASSWORD_FILE": str(password),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    settings = load_settings()
+    assert settings.click_batch_size == 2000
+    assert settings.click_ingest_interval_seconds == 1
+    # A warm shutdown waits for one run: compose's stop_grace_period (60 s) exceeds this.
+    assert settings.click_ingest_budget_seconds == 20
+    assert settings.click_claim_idle_seconds == 60
+    assert settings.click_max_deliveries == 5
+    assert settings.click_retention_days == 90
+
+    monkeypatch.setenv("CLICK_BATCH_SIZE", "0")
+    monkeypatch.setenv("CLICK_RETENTION_DAYS", "none")
+    with pytest.raises(ConfigurationError) as error:
+        load_settings()
+    assert "CLICK_BATCH_SIZE: Input should be greater than or equal to 1" in str(error.value)
+    assert "CLICK_RETENTION_DAYS:" in str(error.value)

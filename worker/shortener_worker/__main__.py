@@ -1,7 +1,7 @@
-"""python -m shortener_worker [run | health | enqueue JOB [--grace-seconds N]]
+"""python -m shortener_worker [run | health | enqueue JOB [--grace-seconds N | --retention-days N]]
 
-run     (default) the RQ worker with its scheduler; the `worker` service's command
-health  exit 0 if this container's worker is heartbeating (the container healthcheck)
+run     (default) the RQ worker with its schedulers; the `worker` service's command
+health  exit 0 if this container's worker and cron scheduler are heartbeating (the healthcheck)
 enqueue put a named job on the queue (operators, tests); prints the job id
 """
 
@@ -24,9 +24,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands.add_parser("health", help="exit 0 when this container's worker is healthy")
     enqueue = commands.add_parser("enqueue", help="enqueue a job by name")
     enqueue.add_argument("job", choices=sorted(JOBS))
-    enqueue.add_argument("--grace-seconds", type=int, default=None)
+    enqueue.add_argument(
+        "--grace-seconds", type=int, default=None, help="purge-expired-links: override the grace"
+    )
+    enqueue.add_argument(
+        "--retention-days", type=int, default=None, help="purge-old-clicks: override retention"
+    )
     enqueue.add_argument("--wait", type=float, default=0, help="seconds to wait for the result")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.command == "enqueue":
+        for option, job in (
+            ("grace_seconds", "purge-expired-links"),
+            ("retention_days", "purge-old-clicks"),
+        ):
+            if getattr(args, option) is not None and args.job != job:
+                parser.error(f"--{option.replace('_', '-')} applies to {job} only")
+    return args
+
+
+def job_arguments(args: argparse.Namespace) -> dict[str, int]:
+    """The job's keyword arguments: only the options given, so defaults come from settings."""
+    options = {"grace_seconds": args.grace_seconds, "retention_days": args.retention_days}
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def main(argv: list[str]) -> int:
@@ -43,7 +62,7 @@ def main(argv: list[str]) -> int:
     configure_logging(settings.log_level)
     if args.command == "enqueue":
         job = Queue(settings.queues[0], connection=connection).enqueue(
-            JOBS[args.job], grace_seconds=args.grace_seconds
+            JOBS[args.job], **job_arguments(args)
         )
         if args.wait:
             results = job.latest_result(timeout=int(args.wait))

@@ -1,10 +1,14 @@
-"""The jobs this worker runs, by the names operators and tests use to enqueue them."""
+"""The jobs this worker runs, by the names operators, tests and the schedule use."""
 
 from collections.abc import Callable
 from typing import Any
 
+from shortener_worker.clicks.ingest import ingest_clicks
+from shortener_worker.clicks.retention import purge_old_clicks
 from shortener_worker.links import purge_expired_links
 
 JOBS: dict[str, Callable[..., Any]] = {
+    "ingest-clicks": ingest_clicks,
     "purge-expired-links": purge_expired_links,
+    "purge-old-clicks": purge_old_clicks,
 }

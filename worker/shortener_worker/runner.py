@@ -1,4 +1,4 @@
-"""Run the RQ worker (with its scheduler) and report its health.
+"""Run the RQ worker (with its scheduler and a cron scheduler) and report its health.
 
 The worker is built here rather than with `rq worker URL` so that the Redis password is
 read from its secret file and never appears in a command line or the environment.
@@ -8,19 +8,25 @@ import logging
 import os
 import secrets
 import socket
+import time
 from datetime import UTC, datetime
+from multiprocessing import get_context
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Worker
+from rq import Queue, Worker, cron_scheduler_registry
 
+from shortener_worker.schedule import run_cron
 from shortener_worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 
 # Where the running worker writes its RQ name, so the healthcheck can find its heartbeat.
 NAME_FILE = Path(os.environ.get("WORKER_NAME_FILE", "/tmp/rq-worker-name"))  # noqa: S108
+# RQ's cron scheduler beats at least once a minute (it sleeps at most 60 s); plus a margin.
+CRON_HEARTBEAT_LIMIT_SECONDS = 70
 
 
 def worker_name() -> str:
@@ -39,12 +45,42 @@ def build_worker(settings: WorkerSettings, connection: Redis) -> Worker:
     )
 
 
+def cron_name(worker: str) -> str:
+    """The cron scheduler's name: its worker's, so the healthcheck finds both."""
+    return f"{worker}.cron"
+
+
 def run(settings: WorkerSettings, connection: Redis) -> None:
     worker = build_worker(settings, connection)
     NAME_FILE.write_text(worker.name, encoding="utf-8")
     log.info("worker starting", extra={"worker": worker.name, "queues": settings.queues})
-    # RQ handles SIGTERM itself: it finishes the current job (warm shutdown), then exits.
-    worker.work(with_scheduler=True, logging_level=settings.log_level)
+    cron = start_cron(settings, cron_name(worker.name))
+    try:
+        # RQ handles SIGTERM itself: it finishes the current job (warm shutdown), then
+        # returns. Its scheduler moves jobs enqueued for later (enqueue_in/at).
+        # No logging_level: RQ would reset its loggers' levels over logs.py's.
+        worker.work(with_scheduler=True)
+    finally:
+        stop_cron(cron)
+        log.info("worker stopped", extra={"worker": worker.name})
+
+
+def start_cron(settings: WorkerSettings, name: str) -> BaseProcess:
+    """The cron scheduler (schedule.py) in a child process, as RQ runs its own scheduler:
+    a process of its own because it sleeps and signals independently of the worker."""
+    process = get_context("fork").Process(
+        target=run_cron, args=(settings, name), name="cron", daemon=True
+    )
+    process.start()
+    return process
+
+
+def stop_cron(process: BaseProcess, timeout: float = 10) -> None:
+    process.terminate()  # SIGTERM: RQ's cron loop stops and unregisters itself
+    process.join(timeout)
+    if process.is_alive():
+        process.kill()
+        process.join()
 
 
 def heartbeat_age(connection: Redis, name: str) -> float | None:
@@ -62,8 +98,17 @@ def heartbeat_age(connection: Redis, name: str) -> float | None:
     return (datetime.now(UTC) - last).total_seconds()
 
 
+def cron_heartbeat_age(connection: Redis, name: str) -> float | None:
+    """Seconds since the named cron scheduler's last loop, or None if Redis has none."""
+    beat = connection.zscore(cron_scheduler_registry.get_registry_key(), name)
+    return None if beat is None else time.time() - beat
+
+
 def check_health(settings: WorkerSettings, connection: Redis) -> str | None:
-    """None when healthy, else the reason. Tolerates RQ's idle heartbeat interval."""
+    """None when healthy, else the reason. Tolerates RQ's idle heartbeat interval.
+
+    The cron scheduler counts too: without it nothing would enqueue the ingestion.
+    """
     try:
         name = NAME_FILE.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
@@ -78,4 +123,16 @@ def check_health(settings: WorkerSettings, connection: Redis) -> str | None:
     limit = settings.worker_ttl_seconds + 10
     if age > limit:
         return f"last heartbeat {age:.0f} s ago (limit {limit} s)"
+    cron = cron_name(name)
+    try:
+        cron_age = cron_heartbeat_age(connection, cron)
+    except RedisError as error:
+        return f"redis unreachable: {error}"
+    if cron_age is None:
+        return f"cron scheduler {cron} is not registered in redis"
+    if cron_age > CRON_HEARTBEAT_LIMIT_SECONDS:
+        return (
+            f"cron scheduler's last heartbeat {cron_age:.0f} s ago"
+            f" (limit {CRON_HEARTBEAT_LIMIT_SECONDS} s)"
+        )
     return None

@@ -47,6 +47,20 @@ class WorkerSettings(BaseSettings):
     expired_link_grace_seconds: int = Field(7 * 24 * 3600, ge=0)
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
+    # Click ingestion (docs/clicks.md, "Ingestion").
+    # Entries read per XREADGROUP and written per transaction.
+    click_batch_size: int = Field(2000, ge=1, le=20_000)
+    # How often the scheduler enqueues an ingestion run, and how long one run may drain:
+    # bounded, so a warm shutdown waits for at most one budget (stop_grace_period > it).
+    click_ingest_interval_seconds: int = Field(1, ge=1, le=60)
+    click_ingest_budget_seconds: float = Field(20, gt=0, le=300)
+    # A pending entry idle this long belongs to a consumer that died: another claims it.
+    click_claim_idle_seconds: float = Field(60, ge=0)
+    # An entry delivered more often than this goes to the dead-letter stream.
+    click_max_deliveries: int = Field(5, ge=1)
+    # Raw clicks older than this are deleted daily; the rollups keep their counts.
+    click_retention_days: int = Field(90, ge=1)
+
 
 class ConfigurationError(SystemExit):
     """Raised at startup: the message names every offending environment variable."""

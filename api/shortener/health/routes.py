@@ -27,7 +27,7 @@ def health_response(status: str, checks: dict[str, Any] | None = None) -> JSONRe
     if checks is not None:
         body["checks"] = checks
     code = 503 if status == "fail" else 200
-    return JSONResponse(body, status_code=code, media_type=HEALTH_MEDIA_TYPE)
+    return HealthResponse(body, status_code=code)
 
 
 async def check_database(backends: Backends, settings: Settings) -> dict[str, Any]:
@@ -54,12 +54,27 @@ async def check_cache(backends: Backends) -> dict[str, Any]:
     return {"status": "pass"}
 
 
-@router.get("/live", summary="The process is up")
+class HealthResponse(JSONResponse):
+    # Also each route's response_class, so that OpenAPI documents this media type.
+    media_type = HEALTH_MEDIA_TYPE
+
+
+@router.get("/live", summary="The process is up", response_class=HealthResponse)
 async def live() -> JSONResponse:
     return health_response("pass")
 
 
-@router.get("/ready", summary="Postgres and Redis answer; the schema is current")
+@router.get(
+    "/ready",
+    summary="Postgres and Redis answer; the schema is current",
+    response_class=HealthResponse,
+    responses={
+        503: {
+            "description": "Not ready: `checks` says which dependency failed",
+            "content": {HEALTH_MEDIA_TYPE: {}},
+        }
+    },
+)
 async def ready(backends: BackendsDep, settings: SettingsDep) -> JSONResponse:
     checks = {
         "database": await check_database(backends, settings),

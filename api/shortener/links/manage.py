@@ -43,7 +43,7 @@ def present(link: StoredLink, settings: Settings) -> Link:
         updated_at=link.updated_at,
         expires_at=link.expires_at,
         max_visits=link.max_visits,
-        visits=link.visit_count,
+        visits=link.clicks,
         redirect_type=link.redirect_type,  # type: ignore[arg-type]
         forward_query=link.forward_query,
     )

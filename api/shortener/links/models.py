@@ -1,9 +1,9 @@
 """The link API's request and response bodies (what OpenAPI documents)."""
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from shortener.links.targets import MAX_URL_LENGTH
 
@@ -13,11 +13,26 @@ ALIAS_PATTERN = r"^[A-Za-z0-9_-]{3,64}$"
 # without regard to case, so that no alias even looks like one).
 RESERVED_ALIASES = frozenset(
     {"api", "health", "metrics", "docs", "static", "favicon.ico", "robots.txt", "nginx-health"}
+    # /api/links/batch is an endpoint: an alias "batch" would be unreachable by the API.
+    | {"batch"}
 )
 MAX_VISITS_LIMIT = 2**31 - 1
 BATCH_LIMIT = 1000
 
 EXAMPLE_URL = "https://example.org/a/long/path?with=query"
+
+
+def _rfc3339_text(value: Any) -> Any:
+    # pydantic would also take a Unix timestamp; the API promises RFC 3339 text only.
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("must be an RFC 3339 date-time string with a time zone")
+    return value
+
+
+# Strict where pydantic's lax mode would accept what the schema calls invalid: 0 or "yes"
+# for a boolean, "10" for an integer (schemathesis' negative-data check holds us to it).
+StrictFlag = Annotated[bool, Field(strict=True)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 
 
 def _future(expires_at: datetime | None) -> datetime | None:
@@ -50,17 +65,21 @@ class LinkCreate(BaseModel):
     alias: str | None = Field(
         None, pattern=ALIAS_PATTERN, description="A custom code instead of a random one."
     )
-    expires_at: AwareDatetime | None = Field(
+    expires_at: Timestamp | None = Field(
         None, description="When the link stops redirecting (410 after), RFC 3339 with zone."
     )
     max_visits: int | None = Field(
-        None, ge=1, le=MAX_VISITS_LIMIT, description="Redirects allowed before 410 Gone."
+        None,
+        ge=1,
+        le=MAX_VISITS_LIMIT,
+        strict=True,
+        description="Redirects allowed before 410 Gone.",
     )
     redirect_type: RedirectType = Field(302, description="HTTP status of the redirect.")
-    forward_query: bool = Field(
+    forward_query: StrictFlag = Field(
         False, description="Append the short URL's query string to the target."
     )
-    find_if_exists: bool = Field(
+    find_if_exists: StrictFlag = Field(
         False, description="Return your existing link to the same URL instead of a new one."
     )
 
@@ -85,19 +104,13 @@ class LinkUpdate(BaseModel):
         json_schema_extra={"examples": [{"url": EXAMPLE_URL, "expires_at": None}]},
     )
 
-    url: str | None = Field(None, max_length=MAX_URL_LENGTH * 2)
-    expires_at: AwareDatetime | None = None
-    max_visits: int | None = Field(None, ge=1, le=MAX_VISITS_LIMIT)
-    redirect_type: RedirectType | None = None
-    forward_query: bool | None = None
-
-    @field_validator("url", "redirect_type", "forward_query")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        # Validators run on explicit values only: null here means a client sent it.
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    # Absent means unchanged. `url`, `redirect_type` and `forward_query` cannot be null (the
+    # schema says so: their types are not nullable); `expires_at` and `max_visits` can.
+    url: str = Field(None, max_length=MAX_URL_LENGTH * 2)  # type: ignore[assignment]
+    expires_at: Timestamp | None = None
+    max_visits: int | None = Field(None, ge=1, le=MAX_VISITS_LIMIT, strict=True)
+    redirect_type: RedirectType = None  # type: ignore[assignment]
+    forward_query: StrictFlag = None  # type: ignore[assignment]
 
     @field_validator("expires_at")
     @classmethod
@@ -114,7 +127,9 @@ class Link(BaseModel):
     updated_at: datetime
     expires_at: datetime | None
     max_visits: int | None
-    visits: int = Field(description="Redirects counted so far.")
+    visits: int = Field(
+        description="Redirects counted by the click analytics (ingested within seconds)."
+    )
     redirect_type: RedirectType
     forward_query: bool
 

@@ -19,6 +19,11 @@ PROBLEM = {"content": {"application/problem+json": {}}}
 AUTH_ERRORS = {401: {"description": "Missing, unknown or revoked API key", **PROBLEM}}
 NOT_FOUND = {404: {"description": "No such link for this key", **PROBLEM}}
 INVALID = {422: {"description": "Invalid fields, each named in `errors`", **PROBLEM}}
+# Every route with a JSON body: FastAPI answers 400 for a body it cannot decode (not UTF-8).
+BODY_ERRORS = {
+    400: {"description": "The body cannot be decoded", **PROBLEM},
+    415: {"description": "The body is not `application/json`", **PROBLEM},
+}
 
 
 @router.post(
@@ -31,6 +36,7 @@ INVALID = {422: {"description": "Invalid fields, each named in `errors`", **PROB
         409: {"description": "The alias is taken", **PROBLEM},
         429: {"description": "Creation quota of this key used up", **PROBLEM},
         **AUTH_ERRORS,
+        **BODY_ERRORS,
         **INVALID,
     },
 )
@@ -52,7 +58,12 @@ async def create_link(
     "/batch",
     summary="Shorten up to 1000 URLs in one transaction",
     dependencies=JsonBody,
-    responses={429: {"description": "Creation quota used up", **PROBLEM}, **AUTH_ERRORS, **INVALID},
+    responses={
+        429: {"description": "Creation quota used up", **PROBLEM},
+        **AUTH_ERRORS,
+        **BODY_ERRORS,
+        **INVALID,
+    },
 )
 async def create_links(
     body: BatchCreate,
@@ -96,6 +107,7 @@ async def read_link(
         503: {"description": "Cache unreachable: changes refused", **PROBLEM},
         **AUTH_ERRORS,
         **NOT_FOUND,
+        **BODY_ERRORS,
         **INVALID,
     },
 )

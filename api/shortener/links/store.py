@@ -16,7 +16,9 @@ from shortener.links.codes import new_code
 CODE_ATTEMPTS = 5
 COLUMNS = sql.SQL(
     "id, code, url, owner_id, is_alias, created_at, updated_at, expires_at, max_visits, "
-    "visit_count, redirect_type, forward_query"
+    "visit_count, redirect_type, forward_query, "
+    # Clicks ingested by the worker's analytics (click_totals): the link's `visits`.
+    "coalesce((SELECT t.clicks FROM click_totals t WHERE t.link_id = links.id), 0) AS clicks"
 )
 
 
@@ -34,6 +36,7 @@ class StoredLink:
     visit_count: int
     redirect_type: int
     forward_query: bool
+    clicks: int
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
+from shortener.clicks.record import ClickRecorderDep
 from shortener.dependencies import BackendsDep, SettingsDep
 from shortener.links.resolve import Target, resolve_link
 from shortener.links.store import count_limited_visit
@@ -36,9 +37,24 @@ def cache_control(target: Target, settings: Settings) -> str:
     return f"private, max-age={settings.temporary_redirect_max_age}"
 
 
+PROBLEM = {"content": {"application/problem+json": {}}}
+REDIRECT_HEADERS = {
+    "Location": {"description": "The target URL", "required": True, "schema": {"type": "string"}},
+    "Cache-Control": {
+        "description": "Private; `no-store` for links with a visit limit",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+# The link's own `redirect_type` decides which of the four a client gets.
+REDIRECT_KINDS = {301: "Permanent", 302: "Temporary", 307: "Temporary", 308: "Permanent"}
 RESPONSES = {
-    404: {"description": "No such link", "content": {"application/problem+json": {}}},
-    410: {"description": "Expired or visit limit reached"},
+    **{
+        status: {"description": f"{kind} redirect to the target", "headers": REDIRECT_HEADERS}
+        for status, kind in REDIRECT_KINDS.items()
+    },
+    404: {"description": "No such link", **PROBLEM},
+    410: {"description": "Expired or visit limit reached", **PROBLEM},
 }
 
 
@@ -52,7 +68,11 @@ RESPONSES = {
     responses=RESPONSES,
 )
 async def follow_link(
-    code: str, request: Request, backends: BackendsDep, settings: SettingsDep
+    code: str,
+    request: Request,
+    backends: BackendsDep,
+    settings: SettingsDep,
+    clicks: ClickRecorderDep,
 ) -> RedirectResponse:
     target = await resolve_link(backends, settings, code)
     if target is None:
@@ -71,4 +91,6 @@ async def follow_link(
         location,
         status_code=target.redirect_type,
         headers={"Cache-Control": cache_control(target, settings)},
+        # The click is appended to the stream after the reply is sent: never a wait.
+        background=clicks.after_reply(target.id, request),
     )

@@ -1,0 +1,1 @@
+"""Stats: reading the click analytics the worker ingests (per link, owner-scoped)."""

@@ -1,0 +1,122 @@
+"""The click tables (api/migrations/0003_clicks.sql): written here, read by the api.
+
+A batch is one statement, so one round trip: the clicks go in with their stream id as the
+key (ON CONFLICT DO NOTHING), and only the rows actually inserted feed the rollups. So a
+batch that is written again (re-claimed after a crash, or read twice) adds nothing twice.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import psycopg
+
+from shortener_worker.clicks.events import Click
+
+# Each rollup row is touched once per batch (GROUP BY), in key order: concurrent batches
+# lock shared rows in the same order and so cannot deadlock each other. The links are
+# locked FOR KEY SHARE: a link being deleted meanwhile is waited for and then skipped,
+# never an FK error that would fail the batch.
+RECORD_CLICKS = """
+WITH batch AS (
+    SELECT *
+    FROM unnest(
+        %(stream_ids)s::text[], %(link_ids)s::bigint[], %(at_ms)s::bigint[],
+        %(referrers)s::text[], %(agents)s::text[], %(bots)s::boolean[],
+        %(visitors)s::text[], %(request_ids)s::text[]
+    ) AS batch (
+        stream_id, link_id, at_ms, referrer_host, agent_family, is_bot, visitor, request_id
+    )
+),
+known AS (
+    SELECT batch.*
+    FROM batch JOIN links ON links.id = batch.link_id
+    FOR KEY SHARE OF links
+),
+inserted AS (
+    INSERT INTO clicks (
+        stream_id, link_id, clicked_at, referrer_host, agent_family, is_bot, visitor,
+        request_id
+    )
+    SELECT stream_id, link_id, timestamptz 'epoch' + at_ms * interval '1 millisecond',
+           referrer_host, agent_family, is_bot, visitor, request_id
+    FROM known
+    ORDER BY stream_id
+    ON CONFLICT (stream_id) DO NOTHING
+    RETURNING link_id, (clicked_at AT TIME ZONE 'UTC')::date AS day, is_bot, referrer_host
+),
+totals AS (
+    INSERT INTO click_totals AS total (link_id, clicks, bot_clicks)
+    SELECT link_id, count(*), count(*) FILTER (WHERE is_bot)
+    FROM inserted
+    GROUP BY link_id
+    ORDER BY link_id
+    ON CONFLICT (link_id) DO UPDATE
+    SET clicks = total.clicks + excluded.clicks,
+        bot_clicks = total.bot_clicks + excluded.bot_clicks
+),
+days AS (
+    INSERT INTO click_days AS d (link_id, day, clicks, bot_clicks)
+    SELECT link_id, day, count(*), count(*) FILTER (WHERE is_bot)
+    FROM inserted
+    GROUP BY link_id, day
+    ORDER BY link_id, day
+    ON CONFLICT (link_id, day) DO UPDATE
+    SET clicks = d.clicks + excluded.clicks,
+        bot_clicks = d.bot_clicks + excluded.bot_clicks
+),
+referrers AS (
+    INSERT INTO click_referrers AS r (link_id, day, referrer_host, clicks)
+    SELECT link_id, day, referrer_host, count(*)
+    FROM inserted
+    GROUP BY link_id, day, referrer_host
+    ORDER BY link_id, day, referrer_host
+    ON CONFLICT (link_id, day, referrer_host) DO UPDATE
+    SET clicks = r.clicks + excluded.clicks
+)
+SELECT (SELECT count(*) FROM known), (SELECT count(*) FROM inserted)
+"""
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    inserted: int  # new clicks, counted in the rollups
+    duplicates: int  # already stored: a batch written again
+    orphans: int  # clicks of links deleted since the redirect, skipped
+
+
+def record_clicks(conn: psycopg.Connection, clicks: Sequence[Click]) -> BatchOutcome:
+    """Insert `clicks` and count the new ones in the rollups; the caller commits."""
+    row = conn.execute(
+        RECORD_CLICKS,
+        {
+            "stream_ids": [click.stream_id for click in clicks],
+            "link_ids": [click.link_id for click in clicks],
+            "at_ms": [click.at_ms for click in clicks],
+            "referrers": [click.referrer_host for click in clicks],
+            "agents": [click.agent_family for click in clicks],
+            "bots": [click.is_bot for click in clicks],
+            "visitors": [click.visitor for click in clicks],
+            "request_ids": [click.request_id for click in clicks],
+        },
+    ).fetchone()
+    assert row is not None
+    known, inserted = row
+    return BatchOutcome(inserted=inserted, duplicates=known - inserted, orphans=len(clicks) - known)
+
+
+def delete_clicks_before(conn: psycopg.Connection, age: timedelta, limit: int) -> int:
+    """Delete up to `limit` raw clicks older than `age`; the rollups keep their counts."""
+    cursor = conn.execute(
+        """
+        DELETE FROM clicks WHERE stream_id IN (
+            SELECT stream_id FROM clicks
+            WHERE clicked_at < now() - %s
+            ORDER BY clicked_at
+            LIMIT %s
+            FOR UPDATE SKIP LOCKED
+        )
+        """,
+        (age, limit),
+    )
+    return cursor.rowcount
