@@ -31,6 +31,11 @@ TITLES = {
 }
 
 
+def problem_doc(description: str) -> dict[str, Any]:
+    """An OpenAPI `responses` entry for an answer in problem+json."""
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {}}}
+
+
 class Problem(Exception):
     """Raise to answer with a problem document."""
 

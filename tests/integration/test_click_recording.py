@@ -204,3 +204,18 @@ async def test_metrics_expose_the_click_counters(
     recorded = counter("shortener_clicks_recorded_total")
     assert f"shortener_clicks_recorded_total {recorded}" in response.text
     assert "shortener_clicks_lost_total" in response.text
+
+
+async def test_metrics_show_the_backlog_and_dead_letters(
+    client: httpx.AsyncClient, app_db: psycopg.Connection, cache: redis.Redis
+) -> None:
+    add_link(app_db, "Backlog1")
+    for _ in range(3):
+        await client.get("/Backlog1")
+    cache.xadd("clicks:dead", {"link": "x", "reason": "malformed: link"})
+
+    text = (await client.get("/metrics")).text
+
+    # Nothing ingests here (no worker): the three events wait in the stream.
+    assert "shortener_click_stream_entries 3.0" in text
+    assert "shortener_click_dead_letters 1.0" in text

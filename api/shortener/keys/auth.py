@@ -7,7 +7,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shortener.dependencies import BackendsDep
 from shortener.keys.store import find_active_key
-from shortener.problems import Problem
+from shortener.problems import Problem, problem_doc
 
 
 def _presented_key(request: Request) -> str | None:
@@ -48,3 +48,5 @@ async def current_owner(
 
 
 OwnerDep = Annotated[int, Depends(current_owner)]
+# For the `responses=` of every route that takes OwnerDep.
+AUTH_ERRORS = {401: problem_doc("Missing, unknown or revoked API key")}

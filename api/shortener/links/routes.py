@@ -8,21 +8,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from shortener.dependencies import BackendsDep, SettingsDep, TargetPolicyDep, require_json
-from shortener.keys.auth import OwnerDep
+from shortener.keys.auth import AUTH_ERRORS, OwnerDep
 from shortener.links import manage
 from shortener.links.models import BatchCreate, BatchResult, Link, LinkCreate, LinkPage, LinkUpdate
+from shortener.problems import problem_doc
 
 router = APIRouter(prefix="/api/links", tags=["links"])
 JsonBody = [Depends(require_json)]
 
-PROBLEM = {"content": {"application/problem+json": {}}}
-AUTH_ERRORS = {401: {"description": "Missing, unknown or revoked API key", **PROBLEM}}
-NOT_FOUND = {404: {"description": "No such link for this key", **PROBLEM}}
-INVALID = {422: {"description": "Invalid fields, each named in `errors`", **PROBLEM}}
+NOT_FOUND = {404: problem_doc("No such link for this key")}
+INVALID = {422: problem_doc("Invalid fields, each named in `errors`")}
 # Every route with a JSON body: FastAPI answers 400 for a body it cannot decode (not UTF-8).
 BODY_ERRORS = {
-    400: {"description": "The body cannot be decoded", **PROBLEM},
-    415: {"description": "The body is not `application/json`", **PROBLEM},
+    400: problem_doc("The body cannot be decoded"),
+    415: problem_doc("The body is not `application/json`"),
 }
 
 
@@ -33,8 +32,8 @@ BODY_ERRORS = {
     dependencies=JsonBody,
     responses={
         200: {"description": "find_if_exists: your existing link", "model": Link},
-        409: {"description": "The alias is taken", **PROBLEM},
-        429: {"description": "Creation quota of this key used up", **PROBLEM},
+        409: problem_doc("The alias is taken"),
+        429: problem_doc("Creation quota of this key used up"),
         **AUTH_ERRORS,
         **BODY_ERRORS,
         **INVALID,
@@ -59,7 +58,7 @@ async def create_link(
     summary="Shorten up to 1000 URLs in one transaction",
     dependencies=JsonBody,
     responses={
-        429: {"description": "Creation quota used up", **PROBLEM},
+        429: problem_doc("Creation quota used up"),
         **AUTH_ERRORS,
         **BODY_ERRORS,
         **INVALID,
@@ -104,7 +103,7 @@ async def read_link(
     summary="Change a link's target, expiry, visit limit or redirect type",
     dependencies=JsonBody,
     responses={
-        503: {"description": "Cache unreachable: changes refused", **PROBLEM},
+        503: problem_doc("Cache unreachable: changes refused"),
         **AUTH_ERRORS,
         **NOT_FOUND,
         **BODY_ERRORS,
@@ -126,7 +125,7 @@ async def update_link(
     "/{code}",
     status_code=204,
     summary="Delete a link",
-    responses={503: {"description": "Cache unreachable", **PROBLEM}, **AUTH_ERRORS, **NOT_FOUND},
+    responses={503: problem_doc("Cache unreachable"), **AUTH_ERRORS, **NOT_FOUND},
 )
 async def delete_link(code: str, owner: OwnerDep, backends: BackendsDep) -> Response:
     await manage.delete_link(backends, owner, code)

@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shortener.dependencies import BackendsDep
-from shortener.keys.auth import OwnerDep
+from shortener.keys.auth import AUTH_ERRORS, OwnerDep
 from shortener.links.manage import read_link
-from shortener.problems import invalid_field
+from shortener.problems import invalid_field, problem_doc
 from shortener.stats import store
 from shortener.stats.models import Counts, Day, LinkStats, Referrer
 
@@ -16,7 +16,6 @@ router = APIRouter(prefix="/api/links", tags=["stats"])
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-PROBLEM = {"content": {"application/problem+json": {}}}
 
 
 def stats_range(first: date | None, last: date | None) -> tuple[date, date]:
@@ -39,9 +38,9 @@ def counts(clicks: int, bots: int) -> Counts:
     summary="A link's clicks: totals, per day (zero-filled), top referrers, humans vs bots",
     response_model_by_alias=True,
     responses={
-        401: {"description": "Missing, unknown or revoked API key", **PROBLEM},
-        404: {"description": "No such link for this key", **PROBLEM},
-        422: {"description": "Invalid range", **PROBLEM},
+        **AUTH_ERRORS,
+        404: problem_doc("No such link for this key"),
+        422: problem_doc("Invalid range"),
     },
 )
 async def link_stats(
