@@ -18,18 +18,27 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---- running the stack ------------------------------------------------------------------
-.PHONY: up down prod-up prod-down logs ps psql redis-cli secrets standins clean api-key revoke-key keys
+.PHONY: up down prod-up prod-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
 up: ## Start the stack (development), health-gated; prints the URL
 	@scripts/up.sh
 
 down: ## Stop the stack; data stays in its volumes
 	$(COMPOSE) down --remove-orphans
 
-prod-up: ## Start the production variant (base + docker-compose.prod.yml)
-	@scripts/up.sh $(PROD)
+prod-up: ## Start the production variant (base + docker-compose.prod.yml); needs SECRETS_DIR
+	@scripts/up.sh --existing-secrets $(PROD)
 
 prod-down: ## Stop the production variant
 	$(COMPOSE) $(PROD) down --remove-orphans
+
+sizes: ## Print each image's size: proxy, api, worker, the data stores and the base images
+	@set -o pipefail; printf '%-44s %s\n' IMAGE SIZE; \
+	{ $(COMPOSE) -f docker-compose.yml config --images | sort; \
+	  $(COMPOSE) -f docker-compose.yml config | awk '$$1 ~ /^(PYTHON|NGINX)_IMAGE:$$/ {print $$2}'; \
+	} | awk '!seen[$$0]++' | while read -r image; do \
+	  size="$$(docker image ls --format '{{.Size}}' "$$image" | head -n1)"; \
+	  printf '%-44s %s\n' "$$image" "$${size:-(not built or pulled)}"; \
+	done
 
 logs: ## Follow the logs of every service
 	$(COMPOSE) logs --follow --tail 100
@@ -92,6 +101,18 @@ docs: ## Re-point the line references in docs/practices.md after editing referen
 format: venv ## ruff: fix what can be fixed and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# ---- observability ----------------------------------------------------------------------
+# Read from inside the containers: /metrics is for the backend network (a Prometheus on it
+# scrapes api:8000 and worker:9100), never published, and a 404 through the proxy.
+METRICS_GET := import sys, urllib.request; sys.stdout.write(urllib.request.urlopen( \
+	"http://127.0.0.1:" + sys.argv[1] + "/metrics", timeout=5).read().decode())
+.PHONY: metrics
+metrics: ## Print the api's and the worker's Prometheus metrics (first replica of each)
+	@echo "# ---- api (api:8000/metrics)"
+	@$(COMPOSE) exec -T api python -c '$(METRICS_GET)' 8000
+	@echo "# ---- worker (worker:9100/metrics)"
+	@$(COMPOSE) exec -T worker python -c '$(METRICS_GET)' 9100
 
 # ---- tests ------------------------------------------------------------------------------
 .PHONY: test test-unit test-integration test-e2e

@@ -2,9 +2,19 @@
 # `make up` / `make prod-up`: start the stack health-gated; print the URL, or the failing
 # services' logs and a non-zero exit.
 #
-#   scripts/up.sh [extra docker compose arguments, e.g. -f docker-compose.yml -f docker-compose.prod.yml]
+#   scripts/up.sh [--existing-secrets] [extra docker compose arguments, e.g. -f docker-compose.yml -f docker-compose.prod.yml]
+#
+# Development creates missing secrets in ${SECRETS_DIR:-.secrets} (scripts/secrets.sh).
+# --existing-secrets (make prod-up) creates none: every secret file the compose files name
+# must already exist, or it stops before starting anything, naming each missing one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+existing_secrets=0
+if [ "${1:-}" = --existing-secrets ]; then
+  existing_secrets=1
+  shift
+fi
 
 if ! docker info >/dev/null 2>&1; then
   cat >&2 <<'MSG'
@@ -19,11 +29,41 @@ if ! docker compose version >/dev/null 2>&1; then
   exit 1
 fi
 
-scripts/secrets.sh "${SECRETS_DIR:-.secrets}"
+compose=(docker compose "$@")
+
+if [ "$existing_secrets" -eq 1 ]; then
+  # The resolved configuration names the files (and fails naming SECRETS_DIR if unset).
+  if ! config="$("${compose[@]}" config)"; then
+    echo "error: the compose configuration is not valid (see above); nothing was started" >&2
+    exit 1
+  fi
+  # Each top-level secret's `file:` (the rendered YAML is canonical: two-space indents).
+  mapfile -t files < <(printf '%s\n' "$config" | awk '
+    /^[^ ]/ { in_secrets = ($0 == "secrets:") }
+    in_secrets && /^    file: / { sub(/^    file: /, ""); gsub(/^["\047]|["\047]$/, ""); print }')
+  if [ "${#files[@]}" -eq 0 ]; then
+    echo "error: found no secret files in the compose configuration; nothing was started" >&2
+    exit 1
+  fi
+  missing=()
+  for file in "${files[@]}"; do
+    [ -s "$file" ] || missing+=("$file")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    {
+      echo "error: secret files missing or empty; nothing was started:"
+      printf '  %s\n' "${missing[@]}"
+      echo "  Production secrets are never generated here: create them once (scripts/secrets.sh DIR"
+      echo "  makes every one), keep them outside the repository, and set SECRETS_DIR to that folder."
+    } >&2
+    exit 1
+  fi
+else
+  scripts/secrets.sh "${SECRETS_DIR:-.secrets}"
+fi
 # shellcheck source=scripts/base-images.sh
 . scripts/base-images.sh
 
-compose=(docker compose "$@")
 # --wait returns once every service is healthy (or completed, for the migrate job).
 if ! "${compose[@]}" up --detach --build --wait --wait-timeout "${UP_TIMEOUT:-300}"; then
   echo >&2

@@ -19,6 +19,7 @@ from shortener.health.routes import router as health_router
 from shortener.links.routes import router as links_router
 from shortener.links.store import CodeSpaceExhausted
 from shortener.links.targets import TargetPolicy
+from shortener.metrics import ObserveRequests
 from shortener.metrics import router as metrics_router
 from shortener.problems import install_problem_handlers, problem_response
 from shortener.redirects.routes import router as redirects_router
@@ -92,6 +93,9 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.state.backends = backends
     app.state.target_policy = target_policy
     app.state.click_recorder = ClickRecorder(backends.cache, agent_parser())
+    # Pure ASGI, inside Starlette's ServerErrorMiddleware: every response the app makes,
+    # problem documents included, is counted; an unhandled error counts as a 500.
+    app.add_middleware(ObserveRequests)
     install_problem_handlers(app)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)

@@ -1,10 +1,10 @@
-"""Logs: one JSON object per line on stdout, for the app and for uvicorn alike.
-
-Compose collects stdout; a JSON line per event lets any log shipper parse it without
-regular expressions. Secrets are never passed to a logger (settings hold them as SecretStr).
-"""
+"""Logs: one JSON object per line on stdout, for the app and for uvicorn alike. Compose
+collects stdout; a JSON line per event lets any log shipper parse it without regular
+expressions. Every line logged while a request is handled carries its `request_id`. Secrets
+are never passed to a logger (settings hold them as SecretStr)."""
 
 import logging.config
+from contextvars import ContextVar
 from typing import Any
 
 JSON_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -22,10 +22,14 @@ def logging_config(level: str) -> dict[str, Any]:
                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             }
         },
+        # On the handler, not on a logger: a logger's filters do not see the records its
+        # children propagate (uvicorn.access, shortener.*), a handler's see them all.
+        "filters": {"request_id": {"()": RequestIdFilter}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
+                "filters": ["request_id"],
                 "stream": "ext://sys.stdout",
             }
         },
@@ -40,3 +44,21 @@ def logging_config(level: str) -> dict[str, Any]:
 
 def configure_logging(level: str) -> None:
     logging.config.dictConfig(logging_config(level))
+
+
+# The id of the request being handled: set by the request middleware (metrics.py) for the
+# request's task, "" outside a request. A ContextVar, so concurrent requests on one event
+# loop each see their own, and a background task of the response (the click's XADD) too.
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds `request_id` to each record logged during a request; the JSON formatter emits
+    every extra attribute, so the line gets a "request_id" field. Lines outside a request
+    (startup, shutdown) have none."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = REQUEST_ID.get()
+        if request_id:
+            record.request_id = request_id
+        return True

@@ -45,16 +45,20 @@ def database(settings: WorkerSettings | None = None) -> Iterator[psycopg.Connect
         yield conn
 
 
-def redis_connection(settings: WorkerSettings | None = None) -> Redis:
+def redis_connection(
+    settings: WorkerSettings | None = None, socket_timeout: float | None = None
+) -> Redis:
     settings = settings or current_settings()
     return Redis(
         host=settings.redis_host,
         port=settings.redis_port,
         password=settings.redis_password_file.get_secret_value(),
         socket_connect_timeout=2,
+        # None by default: RQ's blocking dequeue sets its own per call. The metrics
+        # server's client has one, so a stuck Redis cannot hold a scrape for ever.
+        socket_timeout=socket_timeout,
         # One immediate retry, no backoff: RQ's own loop already waits and retries when
-        # Redis is away, and the healthcheck must answer within its timeout. (No socket
-        # timeout: RQ's blocking dequeue sets its own per call.)
+        # Redis is away, and the healthcheck must answer within its timeout.
         retry=Retry(NoBackoff(), 1),
         health_check_interval=30,
     )

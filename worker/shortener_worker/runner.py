@@ -18,6 +18,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Worker, cron_scheduler_registry
 
+from shortener_worker.metrics import CountingWorker, serve_metrics
 from shortener_worker.schedule import run_cron
 from shortener_worker.settings import WorkerSettings
 
@@ -37,11 +38,9 @@ def worker_name() -> str:
 
 def build_worker(settings: WorkerSettings, connection: Redis) -> Worker:
     queues = [Queue(name, connection=connection) for name in settings.queues]
-    return Worker(
-        queues,
-        name=worker_name(),
-        connection=connection,
-        worker_ttl=settings.worker_ttl_seconds,
+    # RQ's worker, counting each job's outcome in Redis for the metrics (metrics.py).
+    return CountingWorker(
+        queues, name=worker_name(), connection=connection, worker_ttl=settings.worker_ttl_seconds
     )
 
 
@@ -55,6 +54,7 @@ def run(settings: WorkerSettings, connection: Redis) -> None:
     NAME_FILE.write_text(worker.name, encoding="utf-8")
     log.info("worker starting", extra={"worker": worker.name, "queues": settings.queues})
     cron = start_cron(settings, cron_name(worker.name))
+    serve_metrics(settings)  # after the cron fork: a thread, which the fork need not copy
     try:
         # RQ handles SIGTERM itself: it finishes the current job (warm shutdown), then
         # returns. Its scheduler moves jobs enqueued for later (enqueue_in/at).

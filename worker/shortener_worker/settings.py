@@ -46,6 +46,8 @@ class WorkerSettings(BaseSettings):
     worker_ttl_seconds: int = Field(60, ge=20)
     expired_link_grace_seconds: int = Field(7 * 24 * 3600, ge=0)
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # Prometheus metrics (metrics.py) on this port, for the backend network; 0: none.
+    metrics_port: int = Field(9100, ge=0, lt=65536)
 
     # Click ingestion (docs/clicks.md, "Ingestion").
     # Entries read per XREADGROUP and written per transaction.

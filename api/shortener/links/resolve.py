@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from shortener.backends import Backends
 from shortener.links.store import StoredLink, find_link
+from shortener.metrics import LINK_CACHE_ERROR, LINK_CACHE_HIT, LINK_CACHE_MISS
 from shortener.problems import Problem
 from shortener.settings import Settings
 
@@ -100,10 +101,13 @@ async def _from_cache(cache: Redis, code: str) -> Target | str | None:
     try:
         raw = await cache.get(cache_key(code))
     except RedisError as error:
+        LINK_CACHE_ERROR.inc()
         log.warning("cache read failed; using the database", extra={"error": str(error)})
         return None
     if raw is None:
+        LINK_CACHE_MISS.inc()
         return None
+    LINK_CACHE_HIT.inc()
     return MISSING if raw == MISSING else decode(raw)
 
 

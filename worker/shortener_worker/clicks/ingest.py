@@ -28,7 +28,7 @@ from redis import Redis
 from rq import get_current_job
 
 from shortener_worker.backends import current_settings, database, redis_connection
-from shortener_worker.clicks import store, stream
+from shortener_worker.clicks import store, stream, tally
 from shortener_worker.clicks.events import Click, MalformedEvent, parse_click
 from shortener_worker.settings import WorkerSettings
 
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 # A consumer that holds nothing and was not heard of for a day belongs to a worker gone.
 CONSUMER_RETENTION_MS = 24 * 3600 * 1000
+# Dead letters described in their log line, with their request ids: enough to follow one
+# back to the api's and nginx's logs; all of them are in clicks:dead.
+LOGGED_LETTERS = 10
 
 
 @dataclass
@@ -155,9 +158,8 @@ def _ingest_reclaimed(
             given_up.append((entry, f"delivered {times} times"))
         else:
             retry.append(entry)
-    report.dead_lettered += stream.dead_letter(cache, given_up)
     if given_up:
-        log.warning("dead-lettered clicks delivered too often", extra={"count": len(given_up)})
+        _dead_letter(cache, given_up, report, "dead-lettered clicks delivered too often")
     if retry:
         _write_batch(conn, cache, ClickBatch.parse(retry), report)
 
@@ -171,11 +173,7 @@ def _write_batch(
 ) -> None:
     clicks, malformed = batch.clicks, batch.malformed
     if malformed:
-        report.dead_lettered += stream.dead_letter(cache, malformed)
-        log.warning(
-            "dead-lettered malformed click events",
-            extra={"count": len(malformed), "first_reason": malformed[0][1]},
-        )
+        _dead_letter(cache, malformed, report, "dead-lettered malformed click events")
     if clicks:
         with conn.transaction():
             outcome = store.record_clicks(conn, clicks)
@@ -185,5 +183,29 @@ def _write_batch(
         report.ingested += outcome.inserted
         report.duplicates += outcome.duplicates
         report.orphans += outcome.orphans
+        tally.add(
+            cache,
+            ingested=outcome.inserted,
+            duplicates=outcome.duplicates,
+            orphans=outcome.orphans,
+        )
     if batch.size:
         report.batches += 1
+
+
+def _dead_letter(
+    cache: Redis, rejected: list[tuple[stream.Entry, str]], report: IngestReport, message: str
+) -> None:
+    count = stream.dead_letter(cache, rejected)
+    report.dead_lettered += count
+    tally.add(cache, dead_lettered=count)
+    letters = [
+        {
+            "stream_id": entry_id.decode(),
+            # The api's request id: the same id is in nginx's and the api's log lines.
+            "request_id": fields.get(b"rid", b"")[:128].decode(errors="replace"),
+            "reason": reason,
+        }
+        for (entry_id, fields), reason in rejected[:LOGGED_LETTERS]
+    ]
+    log.warning(message, extra={"count": count, "letters": letters})
