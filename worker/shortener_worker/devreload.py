@@ -40,18 +40,22 @@ def sources() -> dict[Path, int]:
     return found
 
 
+def start_worker() -> subprocess.Popen[bytes]:
+    return subprocess.Popen(WORKER)  # noqa: S603 (a fixed command, see WORKER)
+
+
 def main() -> int:
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-    seen, worker, exited = sources(), subprocess.Popen(WORKER)  # noqa: S603, False
+    seen, worker, exited = sources(), start_worker(), False
     while not stopping:
         time.sleep(1)
         if sources() != seen:
             say("source changed: restarting the worker")
             worker.terminate()
             worker.wait()
-            seen, worker, exited = sources(), subprocess.Popen(WORKER)  # noqa: S603, False
+            seen, worker, exited = sources(), start_worker(), False
         elif worker.poll() is not None and not exited:
             # A crash (say, a syntax error) waits for the fix, as watchfiles would.
             say(f"worker exited with {worker.returncode}: waiting for a change")
