@@ -2,7 +2,6 @@
 (docs/clicks.md), ingested into the real tables as the app role, crashes made with
 monkeypatch at the exact step they would hit."""
 
-import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import JobStatus
 
 from shortener_worker import backends
@@ -20,6 +19,7 @@ from shortener_worker.clicks.ingest import IngestReport, ingest
 from shortener_worker.jobs import JOBS
 from shortener_worker.settings import WorkerSettings
 from tests.integration.containers import APP, Postgres
+from tests.integration.rq_jobs import work_off
 
 pytestmark = pytest.mark.integration
 
@@ -444,17 +444,6 @@ def queue(settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator
     use_settings(settings)
     with redis_connection(settings) as connection:
         yield Queue(settings.queues[0], connection=connection)
-
-
-def work_off(queue: Queue) -> SimpleWorker:
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    worker = SimpleWorker([queue], connection=queue.connection)
-    try:
-        worker.work(burst=True)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-    return worker
 
 
 def test_the_rq_job_ingests_as_its_worker_and_returns_its_counts(

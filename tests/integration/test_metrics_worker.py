@@ -2,7 +2,6 @@
 Postgres: jobs run by an RQ worker in this process, then a scrape, as Prometheus makes it."""
 
 import logging
-import signal
 import urllib.request
 from collections.abc import Iterator
 
@@ -20,6 +19,7 @@ from shortener_worker.jobs import JOBS
 from shortener_worker.metrics import CountJobOutcomes, metrics_registry, serve_metrics
 from shortener_worker.settings import WorkerSettings
 from tests.integration.containers import closed_port
+from tests.integration.rq_jobs import work_off
 
 pytestmark = pytest.mark.integration
 
@@ -43,16 +43,6 @@ def queue(worker_settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> I
 def registry(worker_settings: WorkerSettings) -> Iterator[CollectorRegistry]:
     with redis_connection(worker_settings) as connection:
         yield metrics_registry(connection, worker_settings.queues)
-
-
-def work_off(queue: Queue) -> None:
-    """Run every queued job here, then return (burst mode, no fork)."""
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        CountingSimpleWorker([queue], connection=queue.connection).work(burst=True)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
 
 
 def add_link(conn: psycopg.Connection, code: str) -> int:
@@ -96,7 +86,7 @@ def test_a_scrape_shows_the_backlog_before_ingestion_and_the_counts_after(
     broken = queue.enqueue(JOBS["purge-expired-links"], grace_seconds="not a number")
     queued = sample(registry, "shortener_worker_queue_jobs", queue=queue.name, state="queued")
     assert queued == 2
-    work_off(queue)
+    work_off(queue, CountingSimpleWorker)
     assert ingest.get_status() == JobStatus.FINISHED
     assert broken.get_status() == JobStatus.FAILED
 
@@ -132,7 +122,7 @@ def test_counts_are_totals_across_runs_and_workers(
     for round_ in range(2):
         cache.xadd(stream.STREAM, click(link))
         queue.enqueue(JOBS["ingest-clicks"])
-        work_off(queue)  # a worker of its own each round, as a work horse is
+        work_off(queue, CountingSimpleWorker)  # a worker of its own each round, as a work horse is
         assert sample(registry, "shortener_worker_click_events_total", outcome="ingested") == (
             round_ + 1
         )
@@ -188,7 +178,7 @@ def test_dead_letters_are_logged_with_their_request_ids(
     cache.xadd(stream.STREAM, click("x", rid=RID))
     queue.enqueue(JOBS["ingest-clicks"])
     with caplog.at_level(logging.WARNING, logger="shortener_worker.clicks.ingest"):
-        work_off(queue)
+        work_off(queue, CountingSimpleWorker)
     [record] = [r for r in caplog.records if r.name == "shortener_worker.clicks.ingest"]
     assert record.getMessage() == "dead-lettered malformed click events"
     assert record.count == 1

@@ -1,19 +1,19 @@
 """The purge job, run by a real RQ worker in this process against the test containers."""
 
-import signal
 from collections.abc import Iterator
 from datetime import timedelta
 
 import psycopg
 import pytest
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job, JobStatus
 
 from shortener_worker import backends
 from shortener_worker.backends import redis_connection, use_settings
 from shortener_worker.jobs import JOBS
 from shortener_worker.settings import WorkerSettings
+from tests.integration.rq_jobs import work_off
 
 pytestmark = pytest.mark.integration
 
@@ -28,17 +28,6 @@ def queue(worker_settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> I
     use_settings(worker_settings)
     with redis_connection(worker_settings) as connection:
         yield Queue(worker_settings.queues[0], connection=connection)
-
-
-def work_off(queue: Queue) -> None:
-    """Run every queued job here, then return (RQ's burst mode, no fork)."""
-    # The worker installs its own SIGINT/SIGTERM handlers; give pytest its own back.
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
 
 
 def add_link(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker, cron_scheduler_registry
+from rq import Queue, cron_scheduler_registry
 from rq.cron import CronJob, CronScheduler
 
 from shortener_worker import backends, schedule
@@ -20,6 +20,7 @@ from shortener_worker.jobs import JOBS
 from shortener_worker.runner import start_cron, stop_cron
 from shortener_worker.schedule import build_cron
 from shortener_worker.settings import WorkerSettings
+from tests.integration.rq_jobs import work_off
 
 pytestmark = pytest.mark.integration
 
@@ -62,15 +63,6 @@ def job_named(scheduler: CronScheduler, name: str) -> CronJob:
 def due(scheduler: CronScheduler, name: str, at: datetime) -> None:
     """Make the named job due, as it would be once its next time has come."""
     job_named(scheduler, name).next_enqueue_time = at
-
-
-def work_off(queue: Queue) -> None:
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
 
 
 def test_the_schedule_registers_every_job(
