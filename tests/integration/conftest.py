@@ -14,12 +14,14 @@ import httpx
 import psycopg
 import pytest
 import redis
+from rq import Queue
 
 from shortener.app import create_app
 from shortener.keys.store import create_key
 from shortener.migrate.files import DEFAULT_DIRECTORY, Migration, read_migrations
 from shortener.migrate.runner import apply_migrations
 from shortener.settings import Settings, load_settings
+from shortener_worker import backends as worker_backends
 from shortener_worker.settings import WorkerSettings
 from shortener_worker.settings import load_settings as load_worker_settings
 from tests.integration.containers import (
@@ -159,6 +161,17 @@ def worker_settings(postgres: Postgres, redis_server: RedisServer) -> WorkerSett
         # An hour, not the default week: the purge tests place rows on either side of it.
         expired_link_grace_seconds=3600,
     )
+
+
+@pytest.fixture
+def queue(worker_settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Queue]:
+    """The worker's queue on the test Redis, with the settings jobs read installed."""
+    # Jobs read the settings the worker process installed; monkeypatch puts the module's
+    # "not loaded" state back afterwards, so no other test inherits them.
+    monkeypatch.setattr(worker_backends, "_settings", None)
+    worker_backends.use_settings(worker_settings)
+    with worker_backends.redis_connection(worker_settings) as connection:
+        yield Queue(worker_settings.queues[0], connection=connection)
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ import redis
 from rq import Queue
 from rq.job import JobStatus
 
-from shortener_worker import backends
-from shortener_worker.backends import redis_connection, use_settings
+from shortener_worker.backends import redis_connection
 from shortener_worker.clicks import store, stream
 from shortener_worker.clicks.ingest import IngestReport, ingest
 from shortener_worker.jobs import JOBS
@@ -436,14 +435,6 @@ def test_the_group_is_created_once_and_an_empty_stream_is_fine(
     assert first == second == IngestReport()
     groups = cache.xinfo_groups(stream.STREAM)
     assert [group["name"] for group in groups] == [stream.GROUP]
-
-
-@pytest.fixture
-def queue(settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Queue]:
-    monkeypatch.setattr(backends, "_settings", None)
-    use_settings(settings)
-    with redis_connection(settings) as connection:
-        yield Queue(settings.queues[0], connection=connection)
 
 
 def test_the_rq_job_ingests_as_its_worker_and_returns_its_counts(

@@ -12,8 +12,7 @@ from prometheus_client import CollectorRegistry
 from rq import Queue, SimpleWorker
 from rq.job import JobStatus
 
-from shortener_worker import backends
-from shortener_worker.backends import redis_connection, use_settings
+from shortener_worker.backends import redis_connection
 from shortener_worker.clicks import stream
 from shortener_worker.jobs import JOBS
 from shortener_worker.metrics import CountJobOutcomes, metrics_registry, serve_metrics
@@ -29,14 +28,6 @@ RID = "feedfacefeedfacefeedfacefeedface"
 
 class CountingSimpleWorker(CountJobOutcomes, SimpleWorker):
     """The production worker's counting, on RQ's worker that runs jobs in-process."""
-
-
-@pytest.fixture
-def queue(worker_settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Queue]:
-    monkeypatch.setattr(backends, "_settings", None)
-    use_settings(worker_settings)
-    with redis_connection(worker_settings) as connection:
-        yield Queue(worker_settings.queues[0], connection=connection)
 
 
 @pytest.fixture

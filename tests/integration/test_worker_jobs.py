@@ -1,6 +1,5 @@
 """The purge job, run by a real RQ worker in this process against the test containers."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import psycopg
@@ -9,25 +8,12 @@ import redis
 from rq import Queue
 from rq.job import Job, JobStatus
 
-from shortener_worker import backends
-from shortener_worker.backends import redis_connection, use_settings
 from shortener_worker.jobs import JOBS
-from shortener_worker.settings import WorkerSettings
 from tests.integration.rq_jobs import work_off
 
 pytestmark = pytest.mark.integration
 
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def queue(worker_settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Queue]:
-    # Jobs read the settings the worker process installed; monkeypatch puts the module's
-    # "not loaded" state back afterwards, so no other test inherits them.
-    monkeypatch.setattr(backends, "_settings", None)
-    use_settings(worker_settings)
-    with redis_connection(worker_settings) as connection:
-        yield Queue(worker_settings.queues[0], connection=connection)
 
 
 def add_link(
