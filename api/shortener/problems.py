@@ -98,16 +98,24 @@ def field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def field_error(error: dict[str, Any]) -> dict[str, str]:
+    """One pydantic error -> {field, message}."""
+    if error["type"] == "json_invalid":
+        # FastAPI puts the character offset where a field name goes: ("body", 8). The body
+        # as a whole is at fault; the offset and the decoder's reason go in the message.
+        reason = error.get("ctx", {}).get("error", "invalid JSON")
+        position = error["loc"][-1]
+        return {"field": "body", "message": f"JSON decode error at character {position}: {reason}"}
+    return {
+        "field": field_name(tuple(error["loc"])),
+        # Our own validators' messages read as plain sentences, like the built-in ones.
+        "message": error["msg"].removeprefix("Value error, "),
+    }
+
+
 def field_errors(errors: Any) -> list[dict[str, str]]:
     """pydantic's error list -> [{field, message}], one entry per offending field."""
-    return [
-        {
-            "field": field_name(tuple(error["loc"])),
-            # Our own validators' messages read as plain sentences, like the built-in ones.
-            "message": error["msg"].removeprefix("Value error, "),
-        }
-        for error in errors
-    ]
+    return [field_error(error) for error in errors]
 
 
 async def _on_problem(_: Request, exc: Exception) -> JSONResponse:
