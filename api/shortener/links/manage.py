@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from shortener.backends import Backends
 from shortener.links.models import BatchItem, BatchResult, Link, LinkCreate, LinkUpdate
 from shortener.links.quota import take_creation_quota
-from shortener.links.resolve import cache_key, forget_link
+from shortener.links.resolve import CODE_PATTERN, cache_key, forget_link
 from shortener.links.store import (
     NewLink,
     StoredLink,
@@ -51,6 +51,13 @@ def present(link: StoredLink, settings: Settings) -> Link:
 
 def not_found(code: str) -> Problem:
     return Problem(404, "link-not-found", f"No link has the code {code!r}.")
+
+
+def _could_be_a_code(code: str) -> None:
+    """A path segment that no code can be is 404 before any backend is asked: Postgres
+    text cannot even hold some of them (NUL), and that must not become a 500."""
+    if not CODE_PATTERN.fullmatch(code):
+        raise not_found(code)
 
 
 def normalised_url(url: str, policy: TargetPolicy) -> str:
@@ -153,6 +160,7 @@ async def create_links_batch(
 
 
 async def read_link(backends: Backends, owner_id: int, code: str) -> StoredLink:
+    _could_be_a_code(code)
     async with backends.database.connection() as conn:
         stored = await find_owned_link(conn, owner_id, code)
     if stored is None:
@@ -176,6 +184,8 @@ async def list_links(
     backends: Backends, owner_id: int, cursor: str | None, limit: int, text: str | None
 ) -> tuple[list[StoredLink], str | None]:
     before = decode_cursor(cursor) if cursor else None
+    if text and "\x00" in text:
+        raise invalid_field("q", "must not contain NUL characters")
     async with backends.database.connection() as conn:
         # One extra row says whether another page exists.
         rows = await list_owned_links(conn, owner_id, before_id=before, limit=limit + 1, text=text)
@@ -187,6 +197,7 @@ async def list_links(
 async def update_link(
     backends: Backends, policy: TargetPolicy, owner_id: int, code: str, patch: LinkUpdate
 ) -> StoredLink:
+    _could_be_a_code(code)
     changes = patch.model_dump(include=patch.model_fields_set)
     if "url" in changes:
         changes["url"] = normalised_url(changes["url"], policy)
@@ -204,6 +215,7 @@ async def update_link(
 
 
 async def delete_link(backends: Backends, owner_id: int, code: str) -> None:
+    _could_be_a_code(code)
     await forget_link(backends.cache, code, required=True)
     async with backends.database.connection() as conn:
         deleted = await delete_owned_link(conn, owner_id, code)
