@@ -10,9 +10,14 @@ Redirects are never followed (`max-redirects = 0`): a 3xx from /{code} is the an
 test, and its Location may name any host.
 """
 
+from collections import Counter
 from collections.abc import Callable
+from urllib.parse import quote
 
+import hypothesis
+import psycopg
 import pytest
+import redis
 import schemathesis
 
 from shortener.app import create_app
@@ -73,3 +78,58 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 def test_every_operation_answers_as_documented(case: schemathesis.Case) -> None:
     case.call_and_validate()
+
+
+# Stateful: sequences of calls in which one answer feeds the next. Schemathesis infers the
+# links from the schema itself (the `code` in a Link answer is the {code} of the other link
+# routes), so a run creates links and then reads, changes, deletes them and asks for their
+# stats, also after they were deleted: states a call with a random code never reaches.
+# Bounded like the test above: derandomized (one fixed sequence of scenarios), no example
+# database, a few calls per scenario.
+STATEFUL_SETTINGS = hypothesis.settings(
+    max_examples=25,
+    stateful_step_count=6,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(hypothesis.HealthCheck),
+)
+
+
+def test_sequences_of_linked_calls_answer_as_documented(
+    api_schema: schemathesis.BaseSchema, owner_db: psycopg.Connection, cache: redis.Redis
+) -> None:
+    def map_body(context: schemathesis.HookContext, body: object) -> object:
+        # Generated text is almost never an acceptable target, so nearly every create would
+        # end in 422 and leave nothing to follow. Here the text becomes the path of a valid
+        # target (the stateless test above already feeds arbitrary URLs to the normaliser).
+        creates = context.operation is not None and context.operation.label == "POST /api/links"
+        if creates and isinstance(body, dict) and isinstance(body.get("url"), str):
+            return {**body, "url": "https://example.org/" + quote(body["url"], safe="")}
+        return body
+
+    api_schema.hooks.register_hook_with_name(map_body, "map_body")
+    machine = api_schema.as_state_machine()  # infers the links first
+    # create -> read, change, delete, stats (and more): without links this would only
+    # repeat the stateless test above.
+    assert api_schema.statistic.transitions.total >= 10, "schemathesis inferred no links"
+
+    answers: Counter[tuple[str, int]] = Counter()
+
+    class Workflow(machine):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            # Every scenario starts from no links and full quotas (the key stays): Hypothesis
+            # replays scenarios and needs each to behave the same every time it runs.
+            owner_db.execute("TRUNCATE links RESTART IDENTITY CASCADE")
+            cache.flushdb()
+
+        def after_call(self, response: schemathesis.Response, case: schemathesis.Case) -> None:
+            super().after_call(response, case)
+            answers[(case.operation.label, response.status_code)] += 1
+
+    Workflow.run(settings=STATEFUL_SETTINGS)
+    # Each scenario starts with no links, so a 2xx from these needs a code that an earlier
+    # call of the same scenario created: proof that the links were followed.
+    succeeded = {label for (label, status) in answers if status < 300}
+    for method in ("GET", "PATCH", "DELETE"):
+        assert f"{method} /api/links/{{code}}" in succeeded, sorted(answers.items())
