@@ -103,6 +103,11 @@ def test_scheme_host_and_port_are_normalised(url: str, stored: str) -> None:
         ("https://example.org/\u2028", "spaces or control"),
         ("https://example.org/\u3000x", "spaces or control"),
         ("https://example.org/\ud800", "valid Unicode"),
+        # Bidirectional controls: would make the stored target display as another one.
+        ("https://example.org/\u202egpj.exe", "bidirectional"),
+        ("https://example.org/?q=\u2066x\u2069", "bidirectional"),
+        ("https://example.org/#\u200f", "bidirectional"),
+        ("https://exa\u202dmple.org/", "bidirectional"),
         # Scheme.
         ("ftp://example.org/", "http or https"),
         ("javascript:alert(1)", "http or https"),

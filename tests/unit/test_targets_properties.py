@@ -47,8 +47,11 @@ def fullwidth(ascii_text: str) -> str:
     return "".join(chr(ord(char) + 0xFEE0) for char in ascii_text)
 
 
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
 def is_refused_character(char: str) -> bool:
-    return char.isspace() or ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F
+    return char.isspace() or ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F or char in BIDI_CONTROLS
 
 
 def assert_safe_to_store(stored: str, policy: TargetPolicy) -> None:

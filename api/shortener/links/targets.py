@@ -29,6 +29,12 @@ _QUERY_OR_FRAGMENT = re.compile(r"[?#]")
 # in the WHATWG host parser): 0x7f.1 and 2130706433 both mean 127.0.0.1.
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
 _ASCII_LABEL = re.compile(r"[a-z0-9_-]{1,63}")
+# Unicode's bidirectional controls (marks, embeddings, overrides, isolates): invisible, and
+# they reorder the text around them, so "https://e.org/\u202egpj.exe" shows as ".../exe.jpg"
+# wherever a target is displayed (the API's listing, a preview, a log viewer).
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 
 
 class TargetRejected(ValueError):
@@ -180,6 +186,8 @@ def normalise_target(url: str, policy: TargetPolicy = TargetPolicy()) -> str:
     for char in url:
         if char.isspace() or _is_control(char):
             raise TargetRejected("must not contain spaces or control characters")
+        if char in _BIDI_CONTROLS:
+            raise TargetRejected("must not contain bidirectional control characters")
         if "\ud800" <= char <= "\udfff":
             # A lone surrogate (possible in a Python str, e.g. from a JSON escape) cannot be
             # encoded as UTF-8, so it could not be stored or sent in a Location header.
