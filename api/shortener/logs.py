@@ -1,9 +1,11 @@
 """Logs: one JSON object per line on stdout, for the app and for uvicorn alike. Compose
 collects stdout; a JSON line per event lets any log shipper parse it without regular
 expressions. Every line logged while a request is handled carries its `request_id`. Secrets
-are never passed to a logger (settings hold them as SecretStr)."""
+are never passed to a logger (settings hold them as SecretStr), and an API key that a
+client put in a URL is cut to its public prefix (KeyRedactingFilter)."""
 
 import logging.config
+import re
 from contextvars import ContextVar
 from typing import Any
 
@@ -24,12 +26,12 @@ def logging_config(level: str) -> dict[str, Any]:
         },
         # On the handler, not on a logger: a logger's filters do not see the records its
         # children propagate (uvicorn.access, shortener.*), a handler's see them all.
-        "filters": {"request_id": {"()": RequestIdFilter}},
+        "filters": {"request_id": {"()": RequestIdFilter}, "keys": {"()": KeyRedactingFilter}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
-                "filters": ["request_id"],
+                "filters": ["request_id", "keys"],
                 "stream": "ext://sys.stdout",
             }
         },
@@ -61,4 +63,22 @@ class RequestIdFilter(logging.Filter):
         request_id = REQUEST_ID.get()
         if request_id:
             record.request_id = request_id
+        return True
+
+
+# An API key: the marker, the 8-character display prefix `make keys` shows, the rest. Keys
+# travel in the Authorization header, which nothing logs; but a client may put one in a URL
+# (`?api_key=...`), and uvicorn's access log writes the whole URL.
+_API_KEY = re.compile(r"(shk_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+")
+
+
+class KeyRedactingFilter(logging.Filter):
+    """Cuts every API key in a line down to its public prefix: `shk_AbCd1234[redacted]`,
+    enough to tell which key to revoke, useless to anyone reading the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "shk_" in message:
+            record.msg = _API_KEY.sub(r"\1[redacted]", message)
+            record.args = None
         return True

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from prometheus_client import REGISTRY
 from starlette.types import Message
 
-from shortener.logs import REQUEST_ID, RequestIdFilter, logging_config
+from shortener.logs import REQUEST_ID, KeyRedactingFilter, RequestIdFilter, logging_config
 from shortener.metrics import UNMATCHED, ObserveRequests
 
 pytestmark = pytest.mark.anyio
@@ -102,6 +102,19 @@ def test_the_filter_adds_the_id_only_while_one_is_set() -> None:
     outside = logging.makeLogRecord({"msg": "y"})
     assert RequestIdFilter().filter(outside)
     assert not hasattr(outside, "request_id")
+
+
+def test_api_keys_in_a_line_are_cut_to_their_prefix(json_logs: io.StringIO) -> None:
+    key = "shk_AbCd1234" + "x" * 35
+    # As uvicorn's access log writes a URL a client put a key in.
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "10.0.0.1:0", "GET", f"/api/links?k={key}&k2={key}", "1.1", 401
+    )
+    line = json_logs.getvalue()
+    assert key not in line and "x" * 10 not in line
+    assert "/api/links?k=shk_AbCd1234[redacted]&k2=shk_AbCd1234[redacted]" in line
+    untouched = logging.makeLogRecord({"msg": "%s items", "args": (3,)})
+    assert KeyRedactingFilter().filter(untouched) and untouched.getMessage() == "3 items"
 
 
 async def test_every_line_of_a_request_has_its_id_and_lines_after_it_none(
