@@ -90,6 +90,8 @@ def test_a_batch_item_is_judged_alone_and_named_by_index(stack: Stack, api: http
     ]
     result = post_json(api, "/api/links/batch", {"links": items}).json()
     assert result["created"] == 0 and result["failed"] == 3, result
+    assert [item["index"] for item in result["results"]] == [0, 1, 2]
+    assert {item["status"] for item in result["results"]} == {422}
     fields = [[e["field"] for e in item["problem"]["errors"]] for item in result["results"]]
     assert fields == [["url"], ["alias"], ["max_visits"]], fields
     assert count_links(stack) == before
