@@ -100,6 +100,7 @@ export class LinkDetails {
     });
     if (!referrers.length) {
       const none = document.createElement("li");
+      none.className = "none";
       none.textContent = "No referrers yet.";
       referrers.push(none);
     }
