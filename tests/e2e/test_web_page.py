@@ -96,7 +96,12 @@ def test_shorten_copy_follow_and_see_the_visit(session: PageSession, api_key: st
 
     # The QR code on screen is the short URL, as a phone camera would read it.
     qr = page.locator("#result-qr")
-    page.wait_for_function("document.getElementById('result-qr').naturalWidth > 0")
+    # Polled from here: Playwright's wait_for_function would eval() in the page, which
+    # the page's policy rightly refuses.
+    deadline = time.monotonic() + 10
+    while qr.evaluate("image => image.naturalWidth") == 0:
+        assert time.monotonic() < deadline, "the QR code was never shown"
+        time.sleep(0.1)
     on_screen = Image.open(io.BytesIO(qr.screenshot()))
     assert [found.text for found in zxingcpp.read_barcodes(on_screen)] == [short_url]
     screenshot(page, "web-shorten")
@@ -165,13 +170,26 @@ def test_a_wrong_key_shows_the_auth_error(session: PageSession) -> None:
     assert_no_csp_violations(session, page)
 
 
-def test_delete_asks_then_removes_the_link(
+def test_edit_then_delete_after_asking(
     session: PageSession, api_key: str, client: httpx.Client
 ) -> None:
-    created = client.post("/api/links", json={"url": f"{TARGET_SITE}/to-delete"}).json()
+    created = client.post("/api/links", json={"url": f"{TARGET_SITE}/to-edit"}).json()
     code = created["code"]
     page = signed_in(session, api_key)
     page.get_by_role("button", name=f"Details of {code}").press("Enter")
+
+    # Edit: a past expiry is refused beside its field; a new target is saved (PATCH).
+    page.get_by_label("Expires (your local time; empty: never)").fill("2020-01-01T00:00")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#edit-expires-error")).to_have_text(
+        "Invalid request: must be in the future"
+    )
+    page.get_by_label("Expires (your local time; empty: never)").fill("")
+    page.get_by_label("Target URL").fill(f"{TARGET_SITE}/edited")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#edit-status")).to_have_text("Saved.")
+    expect(page.locator("#details-target")).to_have_text(f"{TARGET_SITE}/edited")
+    assert client.get(f"/api/links/{code}").json()["url"] == f"{TARGET_SITE}/edited"
     delete = page.get_by_role("button", name="Delete this link…")
     dialog = page.get_by_role("dialog")
 

@@ -77,6 +77,11 @@ export class LinkDetails {
     }
     if (this.link?.code !== code) return; // Another link was opened meanwhile.
     const all = stats.all_time;
+    if (all.clicks !== this.link.visits) {
+      // The list was loaded before these clicks were ingested: bring its entry up to date.
+      this.link = { ...this.link, visits: all.clicks };
+      this.list.replace(this.link);
+    }
     $("stats-summary").textContent =
       `${plural(all.clicks, "click")} in all: ${plural(all.humans, "human")}, ` +
       `${plural(all.bots, "bot")}. Last 30 days: ${plural(stats.in_range.clicks, "click")}.`;
