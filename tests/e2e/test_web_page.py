@@ -173,8 +173,8 @@ def test_a_wrong_key_shows_the_auth_error(session: PageSession) -> None:
 def test_edit_then_delete_after_asking(
     session: PageSession, api_key: str, client: httpx.Client
 ) -> None:
-    created = client.post("/api/links", json={"url": f"{TARGET_SITE}/to-edit"}).json()
-    code = created["code"]
+    kept = client.post("/api/links", json={"url": f"{TARGET_SITE}/to-keep"}).json()["code"]
+    code = client.post("/api/links", json={"url": f"{TARGET_SITE}/to-edit"}).json()["code"]
     page = signed_in(session, api_key)
     page.get_by_role("button", name=f"Details of {code}").press("Enter")
 
@@ -212,6 +212,16 @@ def test_edit_then_delete_after_asking(
     expect(page.get_by_role("button", name=f"Details of {code}")).to_have_count(0)
     expect(page.locator("#details")).to_be_hidden()
     assert client.get(f"/api/links/{code}").status_code == 404
+
+    # Escape after an earlier "Delete" still keeps the link (the dialog is reused).
+    page.get_by_role("button", name=f"Details of {kept}").press("Enter")
+    delete.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(delete).to_be_focused()
+    page.wait_for_timeout(1000)  # time for a wrongful DELETE to land, were one sent
+    assert client.get(f"/api/links/{kept}").status_code == 200
     assert_no_csp_violations(session, page)
 
 

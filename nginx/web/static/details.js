@@ -25,6 +25,9 @@ export class LinkDetails {
     });
     $("delete-button").addEventListener("click", () => {
       $("delete-dialog-code").textContent = this.link.code;
+      // Some engines keep returnValue across a cancel (Escape): after an earlier
+      // "delete", that would delete again. Chromium 156 resets it; we do not rely on it.
+      this.dialog.returnValue = "";
       this.dialog.showModal();
     });
     $("delete-cancel").addEventListener("click", () => this.dialog.close("cancel"));

@@ -20,6 +20,7 @@ export class LinkList {
     this.more = document.getElementById("links-more");
     this.cursor = null;
     this.query = "";
+    this.lastError = null;
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.query = this.form.elements.q.value.trim();
@@ -41,6 +42,7 @@ export class LinkList {
     try {
       page = await listLinks(this.session.key(), { cursor: this.cursor, q: this.query, limit: PAGE_SIZE });
     } catch (error) {
+      this.lastError = error;
       if (!this.session.unauthorized(error)) showProblem(this.form, error);
       return false;
     }

@@ -38,8 +38,15 @@ function showSignedOut() {
 async function signIn(key) {
   keepKey(key);
   $("key-prefix").textContent = keyPrefix(key);
-  // The first page of links doubles as the key's check: a wrong key is a 401 here.
-  if (!(await list.reload())) return false;
+  // The first page of links doubles as the key's check: a wrong key is a 401 here
+  // (handled by session.unauthorized); any other failure is shown beside the key too,
+  // since the list it happened in is not on screen yet.
+  if (!(await list.reload())) {
+    if (list.lastError.status !== 401) {
+      showProblem($("key-section"), list.lastError, $("key-input-error"));
+    }
+    return false;
+  }
   clearProblems($("key-section"));
   $("key-form").hidden = true;
   $("key-status").hidden = false;
