@@ -134,6 +134,11 @@ test-integration: venv ## Integration tests: api and worker code against real Po
 test-e2e: venv ## End-to-end tests: the whole compose stack through nginx on 127.0.0.1
 	$(BASE_IMAGES) && $(PYTEST) tests/e2e
 
+# ---- docs images -------------------------------------------------------------------------
+.PHONY: screenshots
+screenshots: venv ## Re-take docs/img/web-*.png: the web page's browser tests, on a fresh stack
+	$(BASE_IMAGES) && WEB_SCREENSHOTS=docs/img $(PYTEST) tests/e2e/test_web_page.py
+
 # ---- benchmarks (never timed assertions in tests) ----------------------------------------
 .PHONY: bench-ingest
 bench-ingest: venv ## Click ingestion: clicks/s of one run over 200,000 events (ARGS="--events N")

@@ -22,6 +22,7 @@ from shortener.links.targets import TargetPolicy
 from shortener.metrics import ObserveRequests
 from shortener.metrics import router as metrics_router
 from shortener.problems import install_problem_handlers, problem_response
+from shortener.qr.routes import router as qr_router
 from shortener.redirects.routes import router as redirects_router
 from shortener.settings import ConfigurationError, Settings
 from shortener.stats.routes import router as stats_router
@@ -104,6 +105,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(links_router)
     app.include_router(stats_router)
+    app.include_router(qr_router)
     # Last: /{code} matches any single path segment the routes above did not claim.
     app.include_router(redirects_router)
     return app

@@ -1,0 +1,84 @@
+// The API, as this page uses it: the key in the Authorization header (never in a URL),
+// JSON bodies, and every failure turned into an ApiProblem carrying the problem+json
+// document (RFC 9457) the api or nginx answered.
+
+export class ApiProblem extends Error {
+  constructor(status, problem) {
+    super(`${problem.title}: ${problem.detail}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function problemOf(response) {
+  const type = response.headers.get("Content-Type") || "";
+  if (type.includes("json")) {
+    try {
+      const problem = await response.json();
+      if (problem && typeof problem.title === "string") return problem;
+    } catch {
+      // Not JSON after all: described below like any other answer.
+    }
+  }
+  return {
+    title: response.statusText || "Error",
+    status: response.status,
+    detail: `The server answered ${response.status}.`,
+  };
+}
+
+async function call(key, method, path, body) {
+  const headers = { Accept: "application/json, application/problem+json" };
+  if (key) headers.Authorization = `Bearer ${key}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // Answers depend on the key: never from the HTTP cache, never with cookies.
+      cache: "no-store",
+      credentials: "omit",
+    });
+  } catch {
+    throw new ApiProblem(0, {
+      title: "Network error",
+      status: 0,
+      detail: "The server could not be reached. Check the connection and try again.",
+    });
+  }
+  if (!response.ok) throw new ApiProblem(response.status, await problemOf(response));
+  return response;
+}
+
+const linkPath = (code) => `/api/links/${encodeURIComponent(code)}`;
+
+export async function createLink(key, fields) {
+  return (await call(key, "POST", "/api/links", fields)).json();
+}
+
+export async function listLinks(key, { cursor, q, limit }) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set("cursor", cursor);
+  if (q) query.set("q", q);
+  return (await call(key, "GET", `/api/links?${query}`)).json();
+}
+
+export async function updateLink(key, code, changes) {
+  return (await call(key, "PATCH", linkPath(code), changes)).json();
+}
+
+export async function deleteLink(key, code) {
+  await call(key, "DELETE", linkPath(code));
+}
+
+export async function linkStats(key, code) {
+  return (await call(key, "GET", `${linkPath(code)}/stats`)).json();
+}
+
+// The QR code as a Blob: the endpoint needs the key, so an <img src> cannot ask for it
+// itself; the page shows the Blob through an object URL (img-src blob: in the CSP).
+export async function linkQr(key, code, format) {
+  return (await call(key, "GET", `${linkPath(code)}/qr?format=${format}`)).blob();
+}
