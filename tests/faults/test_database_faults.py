@@ -1,0 +1,88 @@
+"""Postgres (the `database` service) restarted while redirects and creates flow.
+
+Cached links keep redirecting from Redis; anything that needs Postgres (a create: the key
+check and the insert) fails fast with a 503 problem document; the api's connection pool
+reconnects by itself once Postgres is back, without an api restart.
+"""
+
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.stack import Stack
+from tests.faults.conftest import record, shorten
+from tests.faults.probes import health, replicas
+from tests.faults.traffic import Flow, Traffic, create, follow, summary, wait_until
+
+pytestmark = pytest.mark.e2e
+
+DOWN_SECONDS = 5
+# The issue's bound: everything works again within 10 s of Postgres being healthy.
+RECOVERY_BOUND_SECONDS = 10
+# A failing create answers within the pool timeout (DATABASE_TIMEOUT_SECONDS, 3 s) plus
+# slack for a busy machine: never psycopg_pool's 30 s default nor nginx's 30 s.
+FAIL_FAST_BOUND_SECONDS = 6
+PROBLEM_TYPE = "https://shortener.example/problems/database-unavailable"
+
+
+@pytest.fixture
+def database_restored(prod: Stack) -> Iterator[None]:
+    yield
+    prod.compose("start", "database")
+    prod.wait_healthy("database")
+
+
+def test_database_restarted_while_redirects_and_creates_flow(
+    prod: Stack, api_key: str, client: httpx.Client, database_restored: None
+) -> None:
+    codes = shorten(client, 10, "https://example.org/database-restart")
+    api_before = {c: prod.inspect(c)["State"]["StartedAt"] for c in replicas(prod, "api")}
+    flows = [
+        Flow("redirect", 30, follow(codes)),
+        Flow("create", 3, create("https://example.org/during-restart")),
+    ]
+    traffic = Traffic(prod.base_url, flows, headers={"Authorization": f"Bearer {api_key}"})
+    with traffic:
+        time.sleep(3)
+        prod.compose("stop", "database")
+        down_at = time.monotonic()
+        time.sleep(DOWN_SECONDS)
+        prod.compose("start", "database")
+        database = prod.container("database")
+        healthy_at = wait_until(lambda: health(prod, database) == "healthy", timeout=90)
+        time.sleep(RECOVERY_BOUND_SECONDS + 5)
+    end = time.monotonic()
+
+    redirects = traffic.of("redirect")
+    assert all(o.status == 302 for o in redirects), summary(redirects)
+
+    creates = traffic.of("create")
+    failed = [o for o in creates if o.status != 201]
+    assert failed, "no create failed: the outage was not seen"
+    assert all(o.started >= down_at - 1 for o in failed), summary(failed)
+    for outcome in failed:
+        assert outcome.status == 503, summary(failed)
+        assert outcome.content_type == "application/problem+json", outcome
+        assert json.loads(outcome.body)["type"] == PROBLEM_TYPE, outcome
+        assert outcome.seconds < FAIL_FAST_BOUND_SECONDS, summary(failed)
+    recovered_after = max(o.ended for o in failed) - healthy_at
+    assert recovered_after <= RECOVERY_BOUND_SECONDS, summary(failed)
+    after = traffic.of("create", healthy_at + RECOVERY_BOUND_SECONDS, end)
+    assert after and all(o.status == 201 for o in after), summary(after)
+
+    # The same api processes, never restarted, reconnected by themselves.
+    api_after = {c: prod.inspect(c)["State"]["StartedAt"] for c in replicas(prod, "api")}
+    assert api_after == api_before
+    with prod.client() as probe:
+        ready = probe.get("/health/ready")
+    assert ready.status_code == 200, ready.text
+    record(
+        "test_database_restarted_while_redirects_and_creates_flow",
+        f"Postgres down {DOWN_SECONDS} s, healthy {healthy_at - down_at:.1f} s after the stop;"
+        f" {len(redirects)} cached redirects all 302; {len(failed)} of {len(creates)} creates"
+        f" 503 problem+json, slowest {max(o.seconds for o in failed):.2f} s; last failure"
+        f" {recovered_after:+.1f} s from healthy",
+    )
