@@ -2,6 +2,7 @@
 Prometheus counters (inside each container: /metrics is never published), container
 state, and memory use as `docker stats` reports it."""
 
+import itertools
 import re
 import statistics
 import time
@@ -77,7 +78,13 @@ def memory_by_service(stack: Stack, services: tuple[str, ...]) -> dict[str, floa
 
 @dataclass(frozen=True)
 class Trend:
-    """A least-squares line through memory samples: where it starts and how it moves."""
+    """A line through memory samples: where it starts and how it moves.
+
+    The slope is Theil-Sen's, the median of the slopes between every pair of samples,
+    not least squares': a worker's memory jumps for a moment whenever RQ's forked work
+    horse runs a job (every second), and a few such samples near either end would tilt a
+    least-squares line by several MiB a minute on a flat series.
+    """
 
     samples: int
     first_mib: float
@@ -88,8 +95,12 @@ class Trend:
     def fit(cls, times: list[float], values: list[float]) -> "Trend":
         minutes = [(t - times[0]) / 60 for t in times]
         mib = [v / 2**20 for v in values]
-        slope, _ = statistics.linear_regression(minutes, mib)
-        return cls(len(values), mib[0], mib[-1], slope)
+        slopes = [
+            (mib[j] - mib[i]) / (minutes[j] - minutes[i])
+            for i, j in itertools.combinations(range(len(mib)), 2)
+            if minutes[j] > minutes[i]
+        ]
+        return cls(len(values), mib[0], mib[-1], statistics.median(slopes))
 
 
 def sample_memory(

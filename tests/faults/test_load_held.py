@@ -38,7 +38,7 @@ def test_soak_of_redirects_and_creates(prod: Stack, api_key: str, client: httpx.
     with traffic:
         time.sleep(WARM_UP_SECONDS)  # connections, pools and caches fill up first
         start = time.monotonic()
-        trends = sample_memory(prod, ("api", "worker"), until=start + SOAK_SECONDS, every=5)
+        trends = sample_memory(prod, ("api", "worker"), until=start + SOAK_SECONDS, every=3)
         end = time.monotonic()
 
     redirects = traffic.of("redirect", start, end)

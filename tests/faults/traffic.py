@@ -94,9 +94,10 @@ class Traffic:
                 delay = next_at - time.monotonic()
                 if delay > 0 and self._stop.wait(delay):
                     return
-                # Paced by schedule, not by answers: a slow answer is followed at once by
-                # the requests that fell due meanwhile, as with independent clients.
-                next_at += interval
+                # Paced by schedule, not by answers, with one exception: slots missed
+                # while an answer was slow (a 3 s 503 in an outage) are dropped, not fired
+                # in a burst afterwards, which would meet nginx's rate limit instead.
+                next_at = max(next_at + interval, time.monotonic())
                 self._record(flow.kind, client, flow.request)
 
     def _record(self, kind: str, client: httpx.Client, request: Request) -> None:
