@@ -19,6 +19,8 @@ import pytest
 from tests.e2e.stack import REPO, Stack, run
 
 PROD_FILES = [REPO / "docker-compose.yml", REPO / "docker-compose.prod.yml"]
+# Test-only: a small filesystem for the disk-full test (see the file).
+DISK_FILE = Path(__file__).parent / "database-disk.yml"
 # Run order within the session: a clean stack for the soak, the replica kill at the end.
 FIRST = ("test_load_held.py",)
 LAST = ("test_api_replica_faults.py",)
@@ -55,7 +57,7 @@ def make_secrets(folder: Path) -> Path:
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack(
         make_secrets(tmp_path_factory.mktemp("faults-secrets")),
-        files=PROD_FILES,
+        files=[*PROD_FILES, DISK_FILE],
         name=f"shortener-faults-{secrets.token_hex(3)}",
     )
     try:
