@@ -1,6 +1,7 @@
 """The faults tier: one production-variant stack for the session, faults made with Docker.
 
-One stack, the production variant (docker-compose.yml + docker-compose.prod.yml): the
+One stack, the production variant (docker-compose.yml + docker-compose.prod.yml, plus a
+small test-only filesystem for the disk-full test, database-disk.yml): the
 replica-kill row needs its two api replicas, a second stack would cost the tier most of a
 minute, and the other rows are as true of it as of the base file (it is what production
 runs). Each test restores what it broke (a started cache, an unpaused cache, a running

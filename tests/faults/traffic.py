@@ -3,7 +3,7 @@
 A `Traffic` runs paced threads (each with its own keep-alive connection, as browsers and
 API clients have) for the life of a `with` block. Every request's start, duration and
 outcome are kept, so a test can ask what happened in any time window: before, during and
-after the fault it injected. Rates stay under nginx's limits (nginx/nginx.conf: redirects
+after the fault it injected. Tests keep rates under nginx's limits (nginx/nginx.conf: redirects
 200 r/s, api 10 r/s with a burst of 20, per client address; every test client shares one
 address, the bridge gateway's) so that nginx's 429s never stand in for the system's answers.
 """
@@ -156,10 +156,6 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     if len(values) < 2:
         return values[0] if values else 0.0
     return statistics.quantiles(values, n=1000, method="inclusive")[round(fraction * 1000) - 1]
-
-
-def failures(outcomes: Sequence[Outcome], ok: Callable[[Outcome], bool]) -> list[Outcome]:
-    return [outcome for outcome in outcomes if not ok(outcome)]
 
 
 def summary(outcomes: Sequence[Outcome]) -> str:
