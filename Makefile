@@ -115,10 +115,10 @@ metrics: ## Print the api's and the worker's Prometheus metrics (first replica o
 	@$(COMPOSE) exec -T worker python -c '$(METRICS_GET)' 9100
 
 # ---- tests ------------------------------------------------------------------------------
-.PHONY: test test-unit test-integration test-e2e
-test: ## Run every tier (lint, unit, integration, e2e); fails if any tier fails
+.PHONY: test test-unit test-integration test-e2e test-faults
+test: ## Run every tier (lint, unit, integration, e2e, faults); fails if any tier fails
 	@failed=""; \
-	for tier in lint test-unit test-integration test-e2e; do \
+	for tier in lint test-unit test-integration test-e2e test-faults; do \
 		echo "==== $$tier ===="; \
 		$(MAKE) --no-print-directory $$tier || failed="$$failed $$tier"; \
 	done; \
@@ -133,6 +133,9 @@ test-integration: venv ## Integration tests: api and worker code against real Po
 
 test-e2e: venv ## End-to-end tests: the whole compose stack through nginx on 127.0.0.1
 	$(BASE_IMAGES) && $(PYTEST) tests/e2e
+
+test-faults: venv ## Fault and load tests: the prod variant under Docker-made faults, a 60 s soak
+	$(BASE_IMAGES) && $(PYTEST) tests/faults
 
 # ---- docs images -------------------------------------------------------------------------
 .PHONY: screenshots

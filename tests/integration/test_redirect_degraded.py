@@ -1,8 +1,9 @@
 """With a backend unreachable: no Redis still redirects (from Postgres), no Postgres is a
 503 problem, not a 500 and not a hang."""
 
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 
 import httpx
@@ -72,3 +73,35 @@ async def test_without_postgres_answers_are_503_problems(
     assert ready.json()["status"] == "fail"
     assert ready.json()["checks"]["database"]["status"] == "fail"
     assert ready.json()["checks"]["cache"]["status"] == "pass"
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port whose kernel completes every TCP handshake (the listen backlog) but
+    where nothing ever answers: a hung Redis, as `docker pause` makes one."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield server.getsockname()[1]
+
+
+async def test_with_redis_hanging_a_redirect_waits_one_redis_timeout(
+    serve_api: ServeApi,
+    make_api_settings: Callable[..., Settings],
+    app_db: psycopg.Connection,
+    silent_port: int,
+) -> None:
+    app_db.execute("INSERT INTO links (code, url) VALUES ('Hanging', %s)", (TARGET,))
+    settings = make_api_settings(
+        redis_host="127.0.0.1", redis_port=silent_port, redis_timeout_seconds=0.5
+    )
+    async with serve_api(settings) as client:
+        started = time.monotonic()
+        # HEAD: no click to record after the reply (the in-process client waits for it).
+        redirect = await client.head("/Hanging")
+        waited = time.monotonic() - started
+    assert redirect.status_code == 302
+    # One read that times out, then Postgres; no retry of the timed-out read and no cache
+    # fill after it, which took four timeouts (2 s here) before. The faults tier measures
+    # the same through nginx with the real Redis paused.
+    assert waited < 1.0, waited

@@ -11,6 +11,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -27,6 +28,13 @@ log = logging.getLogger(__name__)
 # without touching a backend.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MISSING = ""
+
+
+class CacheFailure(Enum):
+    UNREACHABLE = "unreachable"  # the read failed: Redis is not asked to store either
+
+
+UNREACHABLE = CacheFailure.UNREACHABLE
 
 
 @dataclass(frozen=True)
@@ -96,14 +104,15 @@ def cache_seconds(target: Target | None, settings: Settings, now: datetime) -> i
     return max(1, min(settings.link_cache_seconds, until_expiry))
 
 
-async def _from_cache(cache: Redis, code: str) -> Target | str | None:
-    """The cached answer, MISSING for a cached 'no such link', or None on a miss/failure."""
+async def _from_cache(cache: Redis, code: str) -> Target | str | CacheFailure | None:
+    """The cached answer, MISSING for a cached 'no such link', None on a miss, or
+    UNREACHABLE when Redis failed."""
     try:
         raw = await cache.get(cache_key(code))
     except RedisError as error:
         LINK_CACHE_ERROR.inc()
         log.warning("cache read failed; using the database", extra={"error": str(error)})
-        return None
+        return UNREACHABLE
     if raw is None:
         LINK_CACHE_MISS.inc()
         return None
@@ -131,8 +140,11 @@ async def resolve_link(backends: Backends, settings: Settings, code: str) -> Tar
     async with backends.database.connection() as conn:
         stored = await find_link(conn, code)
     target = Target.of(stored) if stored else None
-    seconds = cache_seconds(target, settings, datetime.now(UTC))
-    await _remember(backends.cache, code, target, seconds)
+    # A Redis that just failed the read is not asked to store the answer: when it hangs,
+    # the fill would make the redirect wait for a second timeout.
+    if cached is not UNREACHABLE:
+        seconds = cache_seconds(target, settings, datetime.now(UTC))
+        await _remember(backends.cache, code, target, seconds)
     return target
 
 

@@ -1,0 +1,128 @@
+"""Redis (the `cache` service) stopped or hung while redirects flow.
+
+Redis is an accelerator for redirects and the buffer of the click stream: without it,
+redirects keep working from Postgres, readiness says `warn` (the api stays in rotation),
+and each click that cannot be appended is counted in shortener_clicks_lost_total.
+"""
+
+import statistics
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.stack import Stack, run
+from tests.faults.conftest import record, shorten
+from tests.faults.probes import api_counter, clicks_counted
+from tests.faults.traffic import Flow, Traffic, follow, summary, wait_until
+
+pytestmark = pytest.mark.e2e
+
+RECORDED = "shortener_clicks_recorded_total"
+LOST = "shortener_clicks_lost_total"
+REDIRECTS_PER_SECOND = 40
+
+
+@pytest.fixture
+def cache_restored(prod: Stack) -> Iterator[None]:
+    """Whatever a test did to the cache, it runs and is healthy again afterwards."""
+    yield
+    cache = prod.container("cache")
+    if prod.inspect(cache)["State"]["Paused"]:
+        run(["docker", "unpause", cache])
+    prod.compose("start", "cache")
+    prod.wait_healthy("cache")
+
+
+def test_cache_stopped_while_redirects_flow(
+    prod: Stack, client: httpx.Client, cache_restored: None
+) -> None:
+    codes = shorten(client, 10, "https://example.org/cache-stopped")
+    # The warm-up redirects above are ingested before anything is counted.
+    wait_until(lambda: clicks_counted(prod, codes) == len(codes), timeout=60)
+    recorded_before, lost_before = api_counter(prod, RECORDED), api_counter(prod, LOST)
+
+    traffic = Traffic(prod.base_url, [Flow("redirect", REDIRECTS_PER_SECOND, follow(codes), 4)])
+    with traffic:
+        time.sleep(3)
+        prod.compose("stop", "cache")
+        down_from = time.monotonic()
+        time.sleep(2)
+        with prod.client() as probe:
+            readiness = [probe.get("/health/ready") for _ in range(4)]  # both replicas
+        time.sleep(3)
+        down_until = time.monotonic()
+        prod.compose("start", "cache")
+        prod.wait_healthy("cache")
+        time.sleep(3)
+    time.sleep(2)  # the last clicks' background tasks finish after their replies
+
+    redirects = traffic.of("redirect")
+    during = traffic.of("redirect", down_from, down_until)
+    assert all(o.status == 302 for o in redirects), summary(redirects)
+    # Redirects flowed all through the outage (each paying a failed Redis connection).
+    assert len(during) >= 20, summary(during)
+    for ready in readiness:
+        assert ready.status_code == 200, ready.text  # still in rotation
+        assert ready.json()["status"] == "warn"
+        assert ready.json()["checks"]["cache"]["status"] == "warn"
+        assert ready.json()["checks"]["database"]["status"] == "pass"
+
+    recorded = api_counter(prod, RECORDED) - recorded_before
+    lost = api_counter(prod, LOST) - lost_before
+    # Every redirect was either appended to the stream or counted as lost: none vanished.
+    assert recorded + lost == len(redirects), (recorded, lost, len(redirects))
+    assert lost >= len(during), (lost, len(during))
+    # ... and every appended click is ingested once the workers are back on the restarted
+    # cache. Entries a worker had read but not acknowledged when Redis went away are taken
+    # over after the claim threshold (CLICK_CLAIM_IDLE_SECONDS, 60 s): hence the wait.
+    expected = len(codes) + recorded
+    deadline = time.monotonic() + 150
+    while (counted := clicks_counted(prod, codes)) != expected:
+        assert counted < expected, f"{counted} clicks counted, {expected} recorded"
+        assert time.monotonic() < deadline, f"{counted} clicks counted, {expected} recorded"
+        time.sleep(2)
+    record(
+        "test_cache_stopped_while_redirects_flow",
+        f"{len(redirects)} redirects, all 302 ({len(during)} while the cache was down: median"
+        f" {statistics.median(o.seconds for o in during) * 1000:.0f} ms,"
+        f" max {max(o.seconds for o in during) * 1000:.0f} ms);"
+        f" clicks recorded {recorded:.0f} + lost {lost:.0f} = {len(redirects)};"
+        f" ready: {readiness[0].json()['status']}",
+    )
+
+
+def test_cache_paused_redirects_answer_within_bound(
+    prod: Stack, client: httpx.Client, cache_restored: None
+) -> None:
+    codes = shorten(client, 5, "https://example.org/cache-paused")
+    cache = prod.container("cache")
+    run(["docker", "pause", cache])
+    try:
+        timings = []
+        with prod.client() as visitor:
+            for number in range(30):
+                started = time.monotonic()
+                response = visitor.get(f"/{codes[number % len(codes)]}")
+                timings.append(time.monotonic() - started)
+                assert response.status_code == 302, response.text
+            started = time.monotonic()
+            ready = visitor.get("/health/ready")
+            ready_seconds = time.monotonic() - started
+    finally:
+        run(["docker", "unpause", cache])
+    # The cache timeout is 0.25 s (REDIS_TIMEOUT_SECONDS): one read that times out, then
+    # Postgres. Bounds are loose for a busy machine, yet far below any socket default
+    # (none for redis-py, 30 s for nginx's proxy_read_timeout) and below two timeouts.
+    median = statistics.median(timings)
+    record(
+        "test_cache_paused_redirects_answer_within_bound",
+        f"30 redirects with Redis paused: median {median * 1000:.0f} ms,"
+        f" max {max(timings) * 1000:.0f} ms; /health/ready {ready_seconds * 1000:.0f} ms"
+        f" ({ready.json()['status']})",
+    )
+    assert median < 0.45, timings
+    assert max(timings) < 1.5, timings
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["cache"]["status"] == "warn"
