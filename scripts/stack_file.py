@@ -13,8 +13,9 @@ stack loader of the docker CLI, which still reads the older version-3 format:
   equivalent) would only print "ignoring unsupported options".
 - `tmpfs` and `shm_size` are ignored by Swarm: they become tmpfs mounts, so a read-only
   root filesystem keeps the few paths it must write.
-- CPU counts must be strings, file modes numbers; the `name` that compose gives every network, volume,
-  secret and config would escape the stack's namespace, so the stack names them itself.
+- CPU counts must be strings, file modes numbers; the `name` that compose gives every
+  network, volume, secret and config would escape the stack's namespace, so the stack
+  names them itself.
 
 Standard library only: it runs before any virtualenv exists.
 """
@@ -51,7 +52,10 @@ def swarm_service(service: dict[str, Any]) -> dict[str, Any]:
     mounts = [tmpfs_mount(spec) for spec in service.pop("tmpfs", [])]
     shm_size = service.pop("shm_size", None)
     if shm_size is not None:
-        mounts.append({"type": "tmpfs", "target": "/dev/shm", "tmpfs": {"size": int(shm_size)}})
+        # Where shm_size would have sized it: the container's own shared memory, not a
+        # temporary folder shared with anyone.
+        shm = {"type": "tmpfs", "target": "/dev/shm", "tmpfs": {"size": int(shm_size)}}  # noqa: S108
+        mounts.append(shm)
     if mounts:
         service["volumes"] = [*service.get("volumes", []), *mounts]
     # `null` fields (compose writes command: null) are not valid in the stack format.
