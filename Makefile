@@ -18,7 +18,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---- running the stack ------------------------------------------------------------------
-.PHONY: up down prod-up prod-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
+.PHONY: up down prod-up prod-down stack-up stack-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
 up: ## Start the stack (development), health-gated; prints the URL
 	@scripts/up.sh
 
@@ -30,6 +30,12 @@ prod-up: ## Start the production variant (base + docker-compose.prod.yml); needs
 
 prod-down: ## Stop the production variant
 	$(COMPOSE) $(PROD) down --remove-orphans
+
+stack-up: ## Deploy the production variant to Docker Swarm (docs/swarm.md); needs SECRETS_DIR
+	@scripts/stack.sh up
+
+stack-down: ## Remove the Swarm stack and its edge proxy; data stays in its volumes
+	@scripts/stack.sh down
 
 sizes: ## Print each image's size: proxy, api, worker, the data stores and the base images
 	@set -o pipefail; printf '%-44s %s\n' IMAGE SIZE; \
@@ -115,10 +121,10 @@ metrics: ## Print the api's and the worker's Prometheus metrics (first replica o
 	@$(COMPOSE) exec -T worker python -c '$(METRICS_GET)' 9100
 
 # ---- tests ------------------------------------------------------------------------------
-.PHONY: test test-unit test-integration test-e2e
-test: ## Run every tier (lint, unit, integration, e2e); fails if any tier fails
+.PHONY: test test-unit test-integration test-e2e test-swarm
+test: ## Run every tier (lint, unit, integration, e2e, swarm); fails if any tier fails
 	@failed=""; \
-	for tier in lint test-unit test-integration test-e2e; do \
+	for tier in lint test-unit test-integration test-e2e test-swarm; do \
 		echo "==== $$tier ===="; \
 		$(MAKE) --no-print-directory $$tier || failed="$$failed $$tier"; \
 	done; \
@@ -133,6 +139,9 @@ test-integration: venv ## Integration tests: api and worker code against real Po
 
 test-e2e: venv ## End-to-end tests: the whole compose stack through nginx on 127.0.0.1
 	$(BASE_IMAGES) && $(PYTEST) tests/e2e
+
+test-swarm: venv ## Swarm tests: the production files as a stack on a single-node swarm (joined and left if needed)
+	$(BASE_IMAGES) && $(PYTEST) tests/swarm
 
 # ---- benchmarks (never timed assertions in tests) ----------------------------------------
 .PHONY: bench-ingest

@@ -57,6 +57,20 @@ wait_converged() {
       --format '{{.Name}}|{{.Mode}}|{{.Replicas}}' | awk -F'|' '
         $2 == "replicated" { split($3, n, "/"); if (n[1] != n[2]) print $1 " " $3 }
         $2 == "replicated job" && $3 !~ /\(1\/1 completed\)/ { print $1 " " $3 }')"
+    # A rolling update in progress, or one that failed and was rolled back or paused.
+    local name state
+    for name in $(docker service ls --quiet --filter "label=com.docker.stack.namespace=${stack}"); do
+      state="$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$name")"
+      case "$state" in
+        updating | rollback_started) pending+=$'\n'"$(docker service inspect --format '{{.Spec.Name}}' "$name") ${state}" ;;
+        paused | rollback_paused | rollback_completed)
+          echo "error: the update of $(docker service inspect --format '{{.Spec.Name}}' "$name") failed (${state}):" >&2
+          docker service inspect --format '  {{.UpdateStatus.Message}}' "$name" >&2
+          return 1
+          ;;
+      esac
+    done
+    pending="$(printf '%s' "$pending" | sed '/^$/d')"
     [ -z "$pending" ] && return 0
     if [ "$SECONDS" -ge "$deadline" ]; then
       echo "error: the stack did not converge; still waiting for:" >&2
