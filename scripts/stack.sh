@@ -100,8 +100,27 @@ up() {
   echo "The stack ${stack} is up: http://$("${edge[@]}" port proxy 8080 | tail -n1)"
 }
 
+# Until no running container of the stack is left but those of the named services.
+wait_until_gone() {
+  local deadline=$((SECONDS + $1)) format="$2"
+  shift 2
+  while docker ps --filter "label=com.docker.stack.namespace=${stack}" --format "$format" \
+    | grep -vxF -f <(printf '%s\n' "$@") >/dev/null; do
+    [ "$SECONDS" -ge "$deadline" ] && return 0
+    sleep 1
+  done
+}
+
 down() {
   "${edge[@]}" down --remove-orphans --timeout 10 || true
+  # Swarm stops every service at once; the worker then finds Redis gone in the middle of
+  # its warm shutdown and waits out its grace period. Stop the services that use the data
+  # stores first, as compose does by depends_on, then the rest.
+  local data_stores=" ${stack}_database ${stack}_cache " service
+  for service in $(docker service ls --format '{{.Name}}' --filter "label=com.docker.stack.namespace=${stack}"); do
+    [[ "$data_stores" == *" ${service} "* ]] || docker service rm "$service" >/dev/null
+  done
+  wait_until_gone 60 '{{.Label "com.docker.swarm.service.name"}}' "${stack}_database" "${stack}_cache"
   docker stack rm "$stack" >/dev/null 2>&1 || true
   # The stack's networks go only after its tasks did; volumes need their containers gone.
   local deadline=$((SECONDS + 90))

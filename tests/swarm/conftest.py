@@ -2,7 +2,6 @@
 stack of the production files for the session, torn down with everything it created."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 

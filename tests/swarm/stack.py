@@ -91,8 +91,15 @@ class SwarmStack:
     def running_tasks(self, service: str) -> list[dict]:
         """Tasks Swarm wants running and has running, with their image and container."""
         ids = run(
-            ["docker", "service", "ps", "--quiet", "--filter", "desired-state=running",
-             f"{self.name}_{service}"]
+            [
+                "docker",
+                "service",
+                "ps",
+                "--quiet",
+                "--filter",
+                "desired-state=running",
+                f"{self.name}_{service}",
+            ]
         ).split()
         if not ids:
             return []
@@ -101,8 +108,13 @@ class SwarmStack:
 
     def containers(self, service: str) -> list[str]:
         return run(
-            ["docker", "ps", "--quiet", "--filter",
-             f"label=com.docker.swarm.service.name={self.name}_{service}"]
+            [
+                "docker",
+                "ps",
+                "--quiet",
+                "--filter",
+                f"label=com.docker.swarm.service.name={self.name}_{service}",
+            ]
         ).split()
 
     def exec(self, service: str, *command: str) -> str:
@@ -112,7 +124,10 @@ class SwarmStack:
         """`docker service update`, waiting until the update (or its rollback) is over."""
         return subprocess.run(
             ["docker", "service", "update", "--detach=false", *options, f"{self.name}_{service}"],
-            capture_output=True, text=True, timeout=300, check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
 
     def wait_replaced(self, service: str, gone: str, replicas: int, timeout: float = 120) -> None:

@@ -64,12 +64,22 @@ def test_the_stack_converges(stack: SwarmStack) -> None:
     assert "ReplicatedJob" in job["Spec"]["Mode"]
     assert job["JobStatus"]  # ran, and scripts/stack.sh waited for it to complete
     # Secrets are Swarm secrets of the stack, mounted as files.
-    mounted = {s["SecretName"] for s in stack.service("api")["Spec"]["TaskTemplate"][
-        "ContainerSpec"]["Secrets"]}
+    mounted = {
+        s["SecretName"]
+        for s in stack.service("api")["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+    }
     assert mounted == {f"{stack.name}_database_app_password", f"{stack.name}_redis_password"}
     # The data stores' network is an overlay with no route out.
-    backend = run(["docker", "network", "inspect", "--format",
-                   "{{.Driver}} {{.Internal}}", f"{stack.name}_backend"]).strip()
+    backend = run(
+        [
+            "docker",
+            "network",
+            "inspect",
+            "--format",
+            "{{.Driver}} {{.Internal}}",
+            f"{stack.name}_backend",
+        ]
+    ).strip()
     assert backend == "overlay true"
 
 
@@ -125,7 +135,11 @@ def test_a_bad_image_is_rolled_back_and_no_request_fails(
     )
     subprocess.run(
         ["docker", "build", "--quiet", "--tag", bad, "-"],
-        input=dockerfile, text=True, capture_output=True, check=True, timeout=120,
+        input=dockerfile,
+        text=True,
+        capture_output=True,
+        check=True,
+        timeout=120,
     )
     new_tags.append(bad)
     try:
@@ -150,6 +164,9 @@ def test_a_killed_task_is_replaced_and_serves(
     with stack.client() as client:
         for _ in range(10):  # both replicas, whichever nginx picks
             assert client.get(f"/{code}").status_code == 302
-    # nginx retries a request that found the killed task on the other one: reported, not
-    # asserted (a request already inside the killed process is lost with it).
+    # A request that found the killed task is retried on the other (nginx's
+    # proxy_next_upstream); Swarm drops the task's address from `api` at once. Measured:
+    # none failed. Bounded, not zero: a request can be lost inside the killed process.
     print(f"redirects during the kill: {dict(load.outcomes)}")
+    assert load.outcomes["302"] > 100, load.outcomes
+    assert sum(load.failures.values()) <= load.outcomes["302"] // 100, load.outcomes
