@@ -75,6 +75,9 @@ wait_converged() {
     if [ "$SECONDS" -ge "$deadline" ]; then
       echo "error: the stack did not converge; still waiting for:" >&2
       printf '  %s\n' "$pending" >&2
+      echo "Its tasks (docker service logs ${stack}_SERVICE says more):" >&2
+      docker stack ps --no-trunc --format '  {{.Name}} {{.CurrentState}} {{.Error}}' "$stack" \
+        | head -n 30 >&2
       return 1
     fi
     sleep 2
