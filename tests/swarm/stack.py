@@ -88,6 +88,11 @@ class SwarmStack:
     def service(self, service: str) -> dict:
         return json.loads(run(["docker", "service", "inspect", f"{self.name}_{service}"]))[0]
 
+    def tasks(self, service: str) -> list[dict]:
+        """Every task of the service that Swarm still lists, in any state."""
+        ids = run(["docker", "service", "ps", "--quiet", f"{self.name}_{service}"]).split()
+        return json.loads(run(["docker", "inspect", *ids])) if ids else []
+
     def running_tasks(self, service: str) -> list[dict]:
         """Tasks Swarm wants running and has running, with their image and container."""
         ids = run(

@@ -60,9 +60,10 @@ def image_of(task: dict) -> str:
 def test_the_stack_converges(stack: SwarmStack) -> None:
     for service, replicas in (("api", 2), ("worker", 2), ("database", 1), ("cache", 1)):
         assert len(stack.running_tasks(service)) == replicas, service
-    job = stack.service("migrate")
-    assert "ReplicatedJob" in job["Spec"]["Mode"]
-    assert job["JobStatus"]  # ran, and scripts/stack.sh waited for it to complete
+    assert "ReplicatedJob" in stack.service("migrate")["Spec"]["Mode"]
+    # Ran to completion (perhaps after failed attempts while the database was starting).
+    states = [task["Status"]["State"] for task in stack.tasks("migrate")]
+    assert states.count("complete") == 1, states
     # Secrets are Swarm secrets of the stack, mounted as files.
     mounted = {
         s["SecretName"]
