@@ -5,6 +5,7 @@ back by itself, and replaces a killed task.
 The tests share one stack and run in this order: each leaves it converged for the next.
 """
 
+import json
 import socket
 import subprocess
 import time
@@ -70,6 +71,13 @@ def test_the_stack_converges(stack: SwarmStack) -> None:
         for s in stack.service("api")["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
     }
     assert mounted == {f"{stack.name}_database_app_password", f"{stack.name}_redis_password"}
+    # The production hardening and limits reach the tasks' containers.
+    for service in ("api", "worker", "database", "cache"):
+        container = stack.containers(service)[0]
+        host = json.loads(run(["docker", "inspect", container]))[0]["HostConfig"]
+        assert host["ReadonlyRootfs"] is True, service
+        assert host["CapDrop"] == ["ALL"], service
+        assert host["PidsLimit"] and host["Memory"], service
     # The data stores' network is an overlay with no route out.
     backend = run(
         [
