@@ -11,6 +11,9 @@ from tests.swarm.stack import REPO, SwarmStack, run, swarm_state
 @pytest.fixture(scope="session")
 def swarm() -> Iterator[None]:
     created = swarm_state() != "active"
+    # The bridge that joining a swarm creates for the tasks' way out; it outlives the swarm.
+    gateway_filter = ["--filter", "name=^docker_gwbridge$"]
+    had_gateway_bridge = bool(run(["docker", "network", "ls", "-q", *gateway_filter]).strip())
     if created:
         # Loopback: this node talks to no other, and nothing listens on another address.
         run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"])
@@ -24,6 +27,8 @@ def swarm() -> Iterator[None]:
         if created:
             # Only a swarm these tests made; never one that other work on this engine uses.
             run(["docker", "swarm", "leave", "--force"])
+            if not had_gateway_bridge:
+                run(["docker", "network", "rm", "docker_gwbridge"])
         elif not labelled:
             # scripts/stack.sh labelled the node for the data stores: take the label off.
             run(["docker", "node", "update", "--label-rm", "shortener.data", node])
