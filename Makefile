@@ -18,7 +18,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---- running the stack ------------------------------------------------------------------
-.PHONY: up down prod-up prod-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
+.PHONY: up down prod-up prod-down stack-up stack-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
 up: ## Start the stack (development), health-gated; prints the URL
 	@scripts/up.sh
 
@@ -30,6 +30,12 @@ prod-up: ## Start the production variant (base + docker-compose.prod.yml); needs
 
 prod-down: ## Stop the production variant
 	$(COMPOSE) $(PROD) down --remove-orphans
+
+stack-up: ## Deploy the production variant to Docker Swarm (docs/swarm.md); needs SECRETS_DIR
+	@scripts/stack.sh up
+
+stack-down: ## Remove the Swarm stack and its edge proxy; data stays in its volumes
+	@scripts/stack.sh down
 
 sizes: ## Print each image's size: proxy, api, worker, the data stores and the base images
 	@set -o pipefail; printf '%-44s %s\n' IMAGE SIZE; \
@@ -115,10 +121,10 @@ metrics: ## Print the api's and the worker's Prometheus metrics (first replica o
 	@$(COMPOSE) exec -T worker python -c '$(METRICS_GET)' 9100
 
 # ---- tests ------------------------------------------------------------------------------
-.PHONY: test test-unit test-integration test-e2e test-faults
-test: ## Run every tier (lint, unit, integration, e2e, faults); fails if any tier fails
+.PHONY: test test-unit test-integration test-e2e test-faults test-swarm
+test: ## Run every tier (lint, unit, integration, e2e, faults, swarm); fails if any tier fails
 	@failed=""; \
-	for tier in lint test-unit test-integration test-e2e test-faults; do \
+	for tier in lint test-unit test-integration test-e2e test-faults test-swarm; do \
 		echo "==== $$tier ===="; \
 		$(MAKE) --no-print-directory $$tier || failed="$$failed $$tier"; \
 	done; \
@@ -136,6 +142,9 @@ test-e2e: venv ## End-to-end tests: the whole compose stack through nginx on 127
 
 test-faults: venv ## Fault and load tests: the prod variant under Docker-made faults, a 60 s soak
 	$(BASE_IMAGES) && $(PYTEST) tests/faults
+
+test-swarm: venv ## Swarm tests: the production files as a stack on a single-node swarm (joined and left if needed)
+	$(BASE_IMAGES) && $(PYTEST) tests/swarm
 
 # ---- docs images -------------------------------------------------------------------------
 .PHONY: screenshots

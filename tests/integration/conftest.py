@@ -5,6 +5,7 @@ Ryuk (testcontainers' reaper) is disabled on our machines, so the fixtures remov
 containers themselves, also when startup or a test fails.
 """
 
+import secrets
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -14,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 import redis
+from psycopg import sql
 from rq import Queue
 
 from shortener.app import create_app
@@ -30,6 +32,7 @@ from tests.integration.containers import (
     OWNER,
     PUBLIC_BASE_URL,
     REPO,
+    SUPERUSER,
     Postgres,
     RedisServer,
     postgres_container,
@@ -101,6 +104,23 @@ def clean_state(schema: list[Migration], postgres: Postgres, redis_server: Redis
         conn.execute("TRUNCATE links, api_keys RESTART IDENTITY CASCADE")
     with redis_server.client() as client:
         client.flushall()
+
+
+@pytest.fixture
+def scratch_database(postgres: Postgres) -> Iterator[str]:
+    """An empty database owned by the owner role, dropped after: for runs that start fresh."""
+    name = f"scratch_{secrets.token_hex(4)}"
+    with postgres.connect(SUPERUSER, "postgres") as admin:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(OWNER)
+            )
+        )
+        try:
+            yield name
+        finally:
+            # FORCE: a runner that failed mid-test may still hold a session.
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture

@@ -1,18 +1,15 @@
 """The migration runner against a real Postgres, as the schema owner (the migrate job)."""
 
-import secrets
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from shortener.migrate.files import Migration
 from shortener.migrate.runner import ADVISORY_LOCK_KEY, MigrationConflict, apply_migrations
-from tests.integration.containers import OWNER, SUPERUSER, Postgres
+from tests.integration.containers import OWNER, Postgres
 
 pytestmark = pytest.mark.integration
 
@@ -21,23 +18,6 @@ def history(conn: psycopg.Connection) -> list[tuple]:
     return conn.execute(
         "SELECT version, name, checksum, applied_at FROM migrations.history ORDER BY version"
     ).fetchall()
-
-
-@pytest.fixture
-def scratch_database(postgres: Postgres) -> Iterator[str]:
-    """An empty database owned by the owner role, dropped after: for runs that start fresh."""
-    name = f"scratch_{secrets.token_hex(4)}"
-    with postgres.connect(SUPERUSER, "postgres") as admin:
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                sql.Identifier(name), sql.Identifier(OWNER)
-            )
-        )
-        try:
-            yield name
-        finally:
-            # FORCE: a runner that failed mid-test may still hold a session.
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_applying_again_changes_nothing(

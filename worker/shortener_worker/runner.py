@@ -20,6 +20,7 @@ from rq import Queue, Worker, cron_scheduler_registry
 
 from shortener_worker.metrics import CountingWorker, serve_metrics
 from shortener_worker.schedule import run_cron
+from shortener_worker.schema import schema_problem
 from shortener_worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -107,12 +108,16 @@ def cron_heartbeat_age(connection: Redis, name: str) -> float | None:
 def check_health(settings: WorkerSettings, connection: Redis) -> str | None:
     """None when healthy, else the reason. Tolerates RQ's idle heartbeat interval.
 
-    The cron scheduler counts too: without it nothing would enqueue the ingestion.
+    The cron scheduler counts too: without it nothing would enqueue the ingestion; and so
+    does the schema: a worker whose tables are not there yet must not look ready.
     """
     try:
         name = NAME_FILE.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return "worker has not started yet"
+    problem = schema_problem(settings)
+    if problem:
+        return problem
     try:
         age = heartbeat_age(connection, name)
     except RedisError as error:

@@ -57,3 +57,8 @@ def latest_version() -> int:
     """The schema version this code expects (readiness compares it with the database)."""
     migrations = read_migrations(migrations_directory())
     return migrations[-1].version if migrations else 0
+
+
+def missing_migrations(applied: set[int]) -> list[int]:
+    """The versions this code ships that the database has not applied (readiness)."""
+    return [version for version in range(1, latest_version() + 1) if version not in applied]
