@@ -135,6 +135,11 @@ test-e2e: venv ## End-to-end tests: the whole compose stack through nginx on 127
 	$(BASE_IMAGES) && $(PYTEST) tests/e2e
 
 # ---- benchmarks (never timed assertions in tests) ----------------------------------------
-.PHONY: bench-ingest
+.PHONY: bench bench-ingest
+bench: venv ## Load test the production variant against nginx's own 301 (bench/results/; ARGS="--profile")
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(BASE_IMAGES) && PYTHONPATH=. $(PYTHON) -m bench.run $(ARGS)
+
 bench-ingest: venv ## Click ingestion: clicks/s of one run over 200,000 events (ARGS="--events N")
 	$(BASE_IMAGES) && PYTHONPATH=api:worker:. $(PYTHON) bench/ingest.py $(ARGS)

@@ -6,17 +6,15 @@ find-if-exists, batches in one transaction, and cache invalidation around every 
 
 import base64
 import binascii
-from contextlib import suppress
 from typing import Any
 
 from psycopg import AsyncConnection
 from pydantic import ValidationError
-from redis.exceptions import RedisError
 
 from shortener.backends import Backends
 from shortener.links.models import BatchItem, BatchResult, Link, LinkCreate, LinkUpdate
 from shortener.links.quota import take_creation_quota
-from shortener.links.resolve import cache_key, forget_link
+from shortener.links.resolve import forget_link, forget_links
 from shortener.links.store import (
     NewLink,
     StoredLink,
@@ -98,7 +96,7 @@ async def create_link(
         stored, created = await _create(conn, settings, owner_id, request, url)
     if created:
         # A scan may have cached this code as missing just before it existed.
-        await forget_link(backends.cache, stored.code, required=False)
+        await forget_link(backends, stored.code, required=False)
     return stored, created
 
 
@@ -146,8 +144,7 @@ async def create_links_batch(
             )
     if created_codes:
         # Only cached "missing" answers can be there, and they expire within seconds.
-        with suppress(RedisError):
-            await backends.cache.delete(*(cache_key(code) for code in created_codes))
+        await forget_links(backends, created_codes, required=False)
     failed = sum(1 for result in results if result.link is None)
     return BatchResult(created=len(created_codes), failed=failed, results=results)
 
@@ -194,19 +191,19 @@ async def update_link(
         return await read_link(backends, owner_id, code)
     # Drop the cached answer before and after the change: after, because a redirect may
     # have re-filled it from the old row in between.
-    await forget_link(backends.cache, code, required=True)
+    await forget_link(backends, code, required=True)
     async with backends.database.connection() as conn:
         stored = await update_owned_link(conn, owner_id, code, changes)
     if stored is None:
         raise not_found(code)
-    await forget_link(backends.cache, code, required=False)
+    await forget_link(backends, code, required=False)
     return stored
 
 
 async def delete_link(backends: Backends, owner_id: int, code: str) -> None:
-    await forget_link(backends.cache, code, required=True)
+    await forget_link(backends, code, required=True)
     async with backends.database.connection() as conn:
         deleted = await delete_owned_link(conn, owner_id, code)
     if not deleted:
         raise not_found(code)
-    await forget_link(backends.cache, code, required=False)
+    await forget_link(backends, code, required=False)
