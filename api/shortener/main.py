@@ -32,4 +32,5 @@ def serve() -> None:
         timeout_keep_alive=75,
         reload=os.environ.get("UVICORN_RELOAD") == "1",
         server_header=False,
+        access_log=settings.access_log,
     )
