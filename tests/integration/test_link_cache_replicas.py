@@ -68,9 +68,7 @@ async def test_a_lost_announcement_is_bounded_by_the_local_lifetime(
 
         # A change nobody announces (as if the subscription were down): the row and the
         # Redis entry change, the process's own copy is left alone.
-        app_db.execute(
-            "UPDATE links SET url = 'https://example.org/new' WHERE code = %s", (code,)
-        )
+        app_db.execute("UPDATE links SET url = 'https://example.org/new' WHERE code = %s", (code,))
         cache.delete(f"link:{code}")
         assert await target_of(replica, code) == (302, "https://example.org/old")  # its copy
         waited = await seconds_until(replica, code, (302, "https://example.org/new"))
