@@ -6,7 +6,7 @@ Nothing here reads the environment: tests build an app from any Settings they li
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -80,6 +80,8 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
             yield
         finally:
             link_changes.cancel()
+            with suppress(asyncio.CancelledError):
+                await link_changes
             await click_recorder.close()
             await backends.close()
 
