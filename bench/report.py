@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 
 # The targets of issue 7 (docs/performance.md), checked on every run.
 TARGETS = {
@@ -81,6 +82,7 @@ def chart(scenarios: dict[str, dict], path: Path, title: str) -> None:
     )
     right.set_yticks(list(positions), timed)
     right.set_xscale("log")
+    right.xaxis.set_minor_formatter(NullFormatter())  # labels on powers of ten only
     right.invert_yaxis()
     right.set_xlabel("latency, ms, log scale (batch: per call of 1000)")
     right.legend()

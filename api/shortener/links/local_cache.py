@@ -5,8 +5,9 @@ Bounded in time and in size. Time: an answer is kept `LOCAL_LINK_CACHE_SECONDS` 
 default), never longer than Redis may keep it. Every change to a link is announced on the
 Redis channel `links:changed` (`forget_link`, the worker's purge job); each api process
 listens (`follow_link_changes`) and drops the code at once. Should an announcement be
-missed (the subscription broke), the lifetime is the bound: an edit or a delete reaches
-every replica within LOCAL_LINK_CACHE_SECONDS at worst. Size: the oldest entries go first.
+missed (the subscription broke), or a lookup that read the old answer just before the
+change store it just after, the lifetime is the bound: an edit or a delete reaches every
+replica within LOCAL_LINK_CACHE_SECONDS at worst. Size: the oldest entries go first.
 
 Nothing here needs a lock: one event loop per process, and no method awaits.
 """
