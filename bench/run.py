@@ -330,7 +330,9 @@ def main() -> int:
             print(stack.logs(), file=sys.stderr)
             raise
         finally:
-            if not args.keep:
+            if args.keep:
+                print(f"bench: left up; remove with: docker compose -p {stack.name} down -v")
+            else:
                 stack.down()
     return outcome
 
