@@ -41,11 +41,18 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _cpu(result: dict) -> str:
+    api, proxy = result.get("api_cpu_us"), result.get("proxy_cpu_us")
+    if api is None or proxy is None:
+        return "-"
+    return f"{api:.0f}, {proxy:.0f}"
+
+
 def table(scenarios: dict[str, dict]) -> str:
     lines = [
         "| scenario | conns | rps | p50 ms | p90 ms | p99 ms | errors | ratio to ceiling "
-        "| target |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| CPU us/request: api, proxy | target |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, result in scenarios.items():
         met = target_met(name, result)
@@ -114,6 +121,7 @@ def write(
                 for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "errors", "ratio_to_ceiling")
             }
             | {"requests": result["requests"], "connections": result["connections"]}
+            | {key: result.get(key) for key in ("api_cpu_us", "proxy_cpu_us")}
             | ({"target_met": target_met(name, result)} if name in TARGETS else {})
             for name, result in scenarios.items()
         },

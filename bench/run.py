@@ -96,10 +96,46 @@ def seed_links(stack: Stack) -> tuple[list[str], list[str]]:
     return hits, misses
 
 
+# Where the host keeps a container's CPU time: cgroup v1 (cpuacct, nanoseconds) or v2
+# (cpu.stat, microseconds), by the Docker engine's usual cgroup paths.
+CGROUP_CPU = [
+    ("/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage", 1e-9),
+    ("/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat", 1e-6),
+    ("/sys/fs/cgroup/docker/{id}/cpu.stat", 1e-6),
+]
+
+
+def cpu_seconds(container_ids: list[str]) -> float | None:
+    """CPU time the containers have used so far (None if the host does not say)."""
+    total = 0.0
+    for container in container_ids:
+        for template, unit in CGROUP_CPU:
+            path = Path(template.format(id=container))
+            if path.exists():
+                text = path.read_text()
+                if path.name == "cpu.stat":  # "usage_usec N" among other lines
+                    text = text.split("usage_usec", 1)[1].split()[0]
+                total += int(text) * unit
+                break
+        else:
+            return None
+    return total
+
+
 class Wrk:
-    def __init__(self, base_url: str, threads: int) -> None:
+    """wrk with a script of bench/wrk/; also the CPU time the api replicas and the proxy
+    spent per request meanwhile: unlike a rate, it hardly moves when the machine is busy."""
+
+    def __init__(self, base_url: str, threads: int, stack: Stack) -> None:
         self.base_url = base_url
         self.threads = threads
+        self.containers = {
+            service: [
+                stack.inspect(container)["Id"]
+                for container in stack.compose("ps", "--quiet", service).split()
+            ]
+            for service in ("api", "proxy")
+        }
 
     def __call__(self, script: str, seconds: int, connections: int, *args: str) -> dict:
         command = [
@@ -115,7 +151,9 @@ class Wrk:
             "--",
             *args,
         ]
+        cpu_before = {name: cpu_seconds(ids) for name, ids in self.containers.items()}
         result = run(command, timeout=seconds + 60)
+        cpu_after = {name: cpu_seconds(ids) for name, ids in self.containers.items()}
         line = next(x for x in result.stdout.splitlines() if x.startswith("WRK_JSON "))
         raw = json.loads(line.removeprefix("WRK_JSON "))
         seconds_run = raw["duration_us"] / 1e6
@@ -131,6 +169,12 @@ class Wrk:
             "p99_ms": raw["p99_us"] / 1000,
             "errors": errors,
             "connections": connections,
+            **{
+                f"{name}_cpu_us": None
+                if cpu_before[name] is None or cpu_after[name] is None
+                else 1e6 * (cpu_after[name] - cpu_before[name]) / max(1, raw["requests"])
+                for name in self.containers
+            },
         }
 
 
@@ -143,8 +187,13 @@ def redirects(
 
 
 def combine(runs: list[dict]) -> dict:
-    """Rounds of one scenario: the mean rate, the worst of each percentile, all errors."""
-    return {
+    """Rounds of one scenario: the mean rate and CPU, the worst percentiles, all errors."""
+    cpu = {
+        key: None if None in values else sum(values) / len(values)
+        for key in ("api_cpu_us", "proxy_cpu_us")
+        for values in [[run[key] for run in runs]]
+    }
+    return cpu | {
         "rps": sum(run["rps"] for run in runs) / len(runs),
         "requests": sum(run["requests"] for run in runs),
         "p50_ms": max(run["p50_ms"] for run in runs),
@@ -347,7 +396,7 @@ def measure(stack: Stack, args: argparse.Namespace, work: Path, results: Path) -
     miss_file.write_text("\n".join(hits + misses) + "\n")
     key = stack.exec("api", "python", "-m", "shortener.keys", "create", "bench").strip()
     base_url = stack.base_url
-    wrk = Wrk(base_url, args.threads)
+    wrk = Wrk(base_url, args.threads, stack)
     scenarios: dict[str, dict] = {}
 
     def step(name: str) -> None:
