@@ -14,7 +14,6 @@ connections), so a busy machine moves both. Results: bench/report.py.
 import argparse
 import json
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 import httpx
 
 from bench import report
+from bench.nginx_conf import CEILING_PREFIX, bench_nginx_conf
 from tests.e2e.stack import REPO, Stack, run
 
 BENCH = REPO / "bench"
@@ -37,13 +37,6 @@ FILES = [
     REPO / "docker-compose.prod.yml",
     BENCH / "docker-compose.bench.yml",
 ]
-CEILING_PREFIX = "/.bench/ceiling/"
-CEILING_LOCATION = f"""
-        # make bench only (bench/run.py): nginx's own 301, the ceiling of every scenario.
-        location ^~ {CEILING_PREFIX} {{
-            return 301 https://example.org/;
-        }}
-"""
 # Seeded straight into Postgres: links the redirect scenarios ask for.
 HIT_CODES = 10_000
 MISS_CODES = 120_000
@@ -62,22 +55,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="py-spy during cache hits")
     parser.add_argument("--keep", action="store_true", help="leave the stack up (debugging)")
     return parser.parse_args()
-
-
-def bench_nginx_conf(source: str) -> str:
-    """nginx/nginx.conf as production runs it, but for the bench: per-address rates that
-    one load generator cannot exceed, and the ceiling location."""
-    conf, raised = re.subn(
-        r"(limit_req_zone \S+ zone=\w+:\w+ rate=)\d+r/s", r"\g<1>1000000r/s", source
-    )
-    conf, added = re.subn(
-        r"(\n\s*server_name [^;]*;\n)", lambda m: m.group(1) + CEILING_LOCATION, conf
-    )
-    if raised < 2 or added != 1:
-        raise SystemExit(
-            "bench: nginx/nginx.conf lacks the limit_req_zone or server_name lines to edit"
-        )
-    return conf
 
 
 def seed_links(stack: Stack) -> tuple[list[str], list[str]]:
