@@ -58,13 +58,19 @@ def table(scenarios: dict[str, dict]) -> str:
         met = target_met(name, result)
         verdict = "" if met is None else ("met" if met else "MISSED")
         unit = f" {result['unit']}" if "unit" in result else ""
-        lines.append(
-            f"| {name} | {result['connections']} | {result['rps']:,.0f}{unit} | "
-            f"{_ms(result['p50_ms'])} | {_ms(result['p90_ms'])} | {_ms(result['p99_ms'])} | "
-            f"{result['errors']} | {result['ratio_to_ceiling']:.1%} | "
-            f"{verdict} {TARGETS.get(name, '')} |".rstrip(" |")
-            + " |"
-        )
+        cells = [
+            name,
+            str(result["connections"]),
+            f"{result['rps']:,.0f}{unit}",
+            _ms(result["p50_ms"]),
+            _ms(result["p90_ms"]),
+            _ms(result["p99_ms"]),
+            str(result["errors"]),
+            f"{result['ratio_to_ceiling']:.1%}",
+            _cpu(result),
+            f"{verdict} {TARGETS.get(name, '')}".strip(),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
