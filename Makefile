@@ -152,6 +152,11 @@ screenshots: venv ## Re-take docs/img/web-*.png: the web page's browser tests, o
 	$(BASE_IMAGES) && WEB_SCREENSHOTS=docs/img $(PYTEST) tests/e2e/test_web_page.py
 
 # ---- benchmarks (never timed assertions in tests) ----------------------------------------
-.PHONY: bench-ingest
+.PHONY: bench bench-ingest
+bench: venv ## Load test the production variant against nginx's own 301 (bench/results/; ARGS="--profile")
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(BASE_IMAGES) && PYTHONPATH=. $(PYTHON) -m bench.run $(ARGS)
+
 bench-ingest: venv ## Click ingestion: clicks/s of one run over 200,000 events (ARGS="--events N")
 	$(BASE_IMAGES) && PYTHONPATH=api:worker:. $(PYTHON) bench/ingest.py $(ARGS)

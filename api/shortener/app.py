@@ -3,9 +3,10 @@
 Nothing here reads the environment: tests build an app from any Settings they like.
 """
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -16,6 +17,7 @@ from shortener.backends import Backends
 from shortener.clicks.agents import agent_parser
 from shortener.clicks.record import ClickRecorder
 from shortener.health.routes import router as health_router
+from shortener.links.local_cache import follow_link_changes
 from shortener.links.routes import router as links_router
 from shortener.links.store import CodeSpaceExhausted
 from shortener.links.targets import TargetPolicy
@@ -68,13 +70,20 @@ def load_target_policy(settings: Settings) -> TargetPolicy:
 def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     backends = backends or Backends.from_settings(settings)
     target_policy = load_target_policy(settings)
+    click_recorder = ClickRecorder(backends.clicks, agent_parser())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await backends.open()
+        # Every api process drops its cached answer for a link that changed anywhere.
+        link_changes = asyncio.create_task(follow_link_changes(backends.cache, backends.links))
         try:
             yield
         finally:
+            link_changes.cancel()
+            with suppress(asyncio.CancelledError):
+                await link_changes
+            await click_recorder.close()
             await backends.close()
 
     app = FastAPI(
@@ -93,7 +102,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.backends = backends
     app.state.target_policy = target_policy
-    app.state.click_recorder = ClickRecorder(backends.cache, agent_parser())
+    app.state.click_recorder = click_recorder
     # Pure ASGI, inside Starlette's ServerErrorMiddleware: every response the app makes,
     # problem documents included, is counted; an unhandled error counts as a 500.
     app.add_middleware(ObserveRequests)

@@ -1,7 +1,9 @@
 """Connections to the two backing services, built from settings.
 
-One pool per process for Postgres, one client (with its own pool) for Redis. Both are
-opened in the app's lifespan and closed on shutdown, so a replica that stops drains cleanly.
+One pool per process for Postgres; for Redis one client for the requests and one for the
+click appends (another timeout, no retry), each with its own pool; and the process's own
+cache of redirect answers in front of Redis. Opened in the app's lifespan and closed on
+shutdown, so a replica that stops drains cleanly.
 """
 
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from shortener.links.local_cache import LocalLinkCache
 from shortener.settings import DatabaseSettings, Settings
 
 # How long one reconnection schedule lasts before the pool gives up on it (see below).
@@ -71,18 +74,19 @@ def create_database_pool(settings: Settings) -> AsyncConnectionPool:
     )
 
 
-def create_redis(settings: Settings) -> Redis:
+def create_redis(settings: Settings, timeout: float | None = None, retries: int = 1) -> Redis:
+    timeout = timeout or settings.redis_timeout_seconds
     return Redis(
         host=settings.redis_host,
         port=settings.redis_port,
         password=settings.redis_password_file.get_secret_value(),
-        socket_timeout=settings.redis_timeout_seconds,
-        socket_connect_timeout=settings.redis_timeout_seconds,
-        # One immediate retry on a connection error (a connection dropped by a Redis
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        # Immediate retries on a connection error only (a connection dropped by a Redis
         # restart reconnects), no backoff, and none on a timeout: a Redis that hangs (no
         # answer, no reset) would otherwise cost each call two timeouts, and redirects must
         # not wait for that (tests/faults/test_cache_faults.py).
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        retry=Retry(NoBackoff(), retries, supported_errors=(RedisConnectionError,)),
         decode_responses=True,
         health_check_interval=30,
     )
@@ -92,10 +96,18 @@ def create_redis(settings: Settings) -> Redis:
 class Backends:
     database: AsyncConnectionPool[AsyncConnection]
     cache: Redis
+    # The click stream's appends: never retried (clicks/record.py), so never doubled.
+    clicks: Redis
+    links: LocalLinkCache
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Backends":
-        return cls(database=create_database_pool(settings), cache=create_redis(settings))
+        return cls(
+            database=create_database_pool(settings),
+            cache=create_redis(settings),
+            clicks=create_redis(settings, settings.click_append_timeout_seconds, retries=0),
+            links=LocalLinkCache(settings.local_link_cache_seconds),
+        )
 
     async def open(self) -> None:
         await self.database.open(wait=False)
@@ -103,3 +115,4 @@ class Backends:
     async def close(self) -> None:
         await self.database.close()
         await self.cache.aclose()
+        await self.clicks.aclose()

@@ -1,4 +1,8 @@
-"""Typed dependencies: route signatures say what they use, the app state provides it."""
+"""Typed dependencies: route signatures say what they use, the app state provides it.
+
+`async def`, though none of them awaits: FastAPI runs a plain `def` dependency in its
+thread pool, a thread hand-off per dependency per request (a quarter of the redirect's CPU
+time before this was changed; docs/performance.md)."""
 
 from typing import Annotated
 
@@ -10,15 +14,15 @@ from shortener.problems import Problem
 from shortener.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_backends(request: Request) -> Backends:
+async def get_backends(request: Request) -> Backends:
     return request.app.state.backends
 
 
-def get_target_policy(request: Request) -> TargetPolicy:
+async def get_target_policy(request: Request) -> TargetPolicy:
     return request.app.state.target_policy
 
 

@@ -12,9 +12,10 @@ from typing import Any
 JSON_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
-def logging_config(level: str) -> dict[str, Any]:
-    """A dictConfig that sends every logger, uvicorn's included, through one JSON handler."""
-    return {
+def logging_config(level: str, access_log: bool = True) -> dict[str, Any]:
+    """A dictConfig that sends every logger, uvicorn's included, through one JSON handler;
+    without uvicorn's line per request when `access_log` is false (settings.access_log)."""
+    config: dict[str, Any] = {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
@@ -42,10 +43,15 @@ def logging_config(level: str) -> dict[str, Any]:
             for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
         },
     }
+    if not access_log:
+        # uvicorn writes access lines whenever this logger has a handler, its own
+        # access_log option notwithstanding, once this configuration has been applied.
+        config["loggers"]["uvicorn.access"] = {"handlers": [], "propagate": False}
+    return config
 
 
-def configure_logging(level: str) -> None:
-    logging.config.dictConfig(logging_config(level))
+def configure_logging(level: str, access_log: bool = True) -> None:
+    logging.config.dictConfig(logging_config(level, access_log))
 
 
 # The id of the request being handled: set by the request middleware (metrics.py) for the

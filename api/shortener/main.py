@@ -13,7 +13,7 @@ from shortener.settings import load_settings
 def app_from_environment() -> FastAPI:
     """The factory uvicorn calls (also on every reload in development)."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.access_log)
     return create_app(settings)
 
 
@@ -24,7 +24,7 @@ def serve() -> None:
         factory=True,
         host="0.0.0.0",  # noqa: S104 (inside the container; only the proxy can reach it)
         port=settings.http_port,
-        log_config=logging_config(settings.log_level),
+        log_config=logging_config(settings.log_level, settings.access_log),
         # Only nginx reaches the API (frontend network), so its X-Forwarded-* are trusted.
         proxy_headers=True,
         forwarded_allow_ips="*",
@@ -32,4 +32,5 @@ def serve() -> None:
         timeout_keep_alive=75,
         reload=os.environ.get("UVICORN_RELOAD") == "1",
         server_header=False,
+        access_log=settings.access_log,
     )

@@ -51,11 +51,13 @@ CLICK_DEAD_LETTERS = Gauge(
 
 LINK_CACHE_LOOKUPS = Counter(
     "shortener_link_cache_lookups",
-    "Redirect lookups in Redis, by result: hit (a link, or a cached 'no such link'), miss "
-    "(Postgres asked, the answer cached), error (Redis failed; Postgres asked).",
+    "Redirect lookups, by result: local (answered from the process's own cache, Redis not "
+    "asked), hit (Redis had a link or a cached 'no such link'), miss (Postgres asked, the "
+    "answer cached), error (Redis failed; Postgres asked).",
     ["result"],
 )
 # Bound once: the redirect path only increments (links/resolve.py).
+LINK_CACHE_LOCAL = LINK_CACHE_LOOKUPS.labels("local")
 LINK_CACHE_HIT = LINK_CACHE_LOOKUPS.labels("hit")
 LINK_CACHE_MISS = LINK_CACHE_LOOKUPS.labels("miss")
 LINK_CACHE_ERROR = LINK_CACHE_LOOKUPS.labels("error")

@@ -58,6 +58,9 @@ class Settings(DatabaseSettings):
     redis_password_file: SecretFromFile
     # Short on purpose: a slow cache must not hold a redirect longer than Postgres would.
     redis_timeout_seconds: float = Field(0.25, gt=0)
+    # Appending clicks happens after the reply: it may wait longer, and is never retried
+    # (an append that timed out may have happened; sending it again could count it twice).
+    click_append_timeout_seconds: float = Field(2.0, gt=0)
 
     # The address people see: short URLs are built from it, and links may not point at it.
     public_base_url: AnyHttpUrl
@@ -68,6 +71,10 @@ class Settings(DatabaseSettings):
     code_length: int = Field(7, ge=4, le=32)
     link_cache_seconds: int = Field(3600, ge=1)
     missing_link_cache_seconds: int = Field(30, ge=0)
+    # Each api process keeps the answers it gave this long (links/local_cache.py). Changes
+    # are announced and dropped at once; this is the bound should an announcement be lost,
+    # so it may not exceed the 2 s in which an edit must reach every replica. 0: off.
+    local_link_cache_seconds: float = Field(1.0, ge=0, le=2)
     # How long browsers may reuse a redirect: briefly for 302/307 (so edits and visit
     # counts stay visible), longer but bounded for 301/308.
     temporary_redirect_max_age: int = Field(90, ge=0)
@@ -76,6 +83,10 @@ class Settings(DatabaseSettings):
     creation_quota_per_minute: int = Field(6000, ge=0)
 
     http_port: int = Field(8000, gt=0, lt=65536)
+    # uvicorn's line per request. nginx already logs every request with the same request
+    # id and the replica that answered; writing a second line costs the api about a
+    # quarter of a redirect's CPU time (docs/performance.md). Production turns it off.
+    access_log: bool = True
 
     @property
     def short_url_prefix(self) -> str:

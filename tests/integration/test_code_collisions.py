@@ -66,3 +66,24 @@ async def test_endless_collisions_give_up_with_a_503_problem(
     assert response.json()["type"].endswith("/code-space-exhausted")
     assert len(draws) == CODE_ATTEMPTS
     assert owner_db.execute("SELECT code FROM links").fetchall() == [(taken,)]
+
+
+async def test_in_a_batch_a_collision_is_retried_for_that_item_alone(
+    client: httpx.AsyncClient,
+    taken: str,
+    monkeypatch: pytest.MonkeyPatch,
+    owner_db: psycopg.Connection,
+) -> None:
+    # The batch inserts its items in one round trip; the second item draws the taken code.
+    draws = codes_from(monkeypatch, iter(["Batch01", taken, "Batch03", "Fresh02"]))
+    links = [{"url": f"https://e.org/batch/{n}"} for n in range(3)]
+
+    response = await client.post("/api/links/batch", json={"links": links})
+
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [result["status"] for result in results] == [201, 201, 201]
+    assert [result["link"]["code"] for result in results] == ["Batch01", "Fresh02", "Batch03"]
+    assert len(draws) == 4
+    rows = owner_db.execute("SELECT code, url FROM links ORDER BY code").fetchall()
+    assert ("Fresh02", "https://e.org/batch/1") in rows

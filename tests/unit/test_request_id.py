@@ -235,3 +235,21 @@ async def test_an_unhandled_error_counts_as_a_500_of_its_route() -> None:
     finally:
         REQUEST_ID.reset(token)
     assert requests_counted("/fail/{n}", "GET", "500") == before + 1
+
+
+@pytest.mark.parametrize("access_log", [True, False])
+def test_the_access_log_setting_decides_whether_uvicorn_writes_access_lines(
+    access_log: bool,
+) -> None:
+    # uvicorn writes an access line whenever its access logger has a handler, even via a
+    # parent: that is the switch production's ACCESS_LOG=false has to turn.
+    loggers = [logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.access")]
+    saved = [(logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    try:
+        logging.config.dictConfig(logging_config("INFO", access_log=access_log))
+        assert logging.getLogger("uvicorn.access").hasHandlers() is access_log
+    finally:
+        for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate

@@ -8,6 +8,9 @@ from shortener_worker.backends import current_settings, database, redis_connecti
 log = logging.getLogger(__name__)
 
 PURGE_BATCH = 1000
+# The api's processes keep answers for a second and drop a code announced here at once
+# (api/shortener/links/local_cache.py): a name shared like the `link:` keys.
+LINK_CHANGES_CHANNEL = "links:changed"
 
 
 def purge_expired_links(grace_seconds: int | None = None) -> int:
@@ -15,7 +18,8 @@ def purge_expired_links(grace_seconds: int | None = None) -> int:
 
     Idempotent and safe to run on several workers at once: each batch deletes with
     SKIP LOCKED, so two runs never fight over the same rows. The cached redirect of each
-    purged code is dropped, so it answers 404 at once instead of 410 until its TTL.
+    purged code is dropped (and announced to the api processes), so it answers 404 at
+    once instead of 410 until its TTL.
     """
     settings = current_settings()
     grace = timedelta(
@@ -39,8 +43,10 @@ def purge_expired_links(grace_seconds: int | None = None) -> int:
             ).fetchall()
         codes = [code for (code,) in rows]
         if codes:
-            with redis_connection() as cache:
-                cache.delete(*(f"link:{code}" for code in codes))
+            with redis_connection() as cache, cache.pipeline(transaction=False) as pipe:
+                pipe.delete(*(f"link:{code}" for code in codes))
+                pipe.publish(LINK_CHANGES_CHANNEL, " ".join(codes))
+                pipe.execute()
         purged += len(codes)
         if len(codes) < PURGE_BATCH:
             break

@@ -6,23 +6,22 @@ find-if-exists, batches in one transaction, and cache invalidation around every 
 
 import base64
 import binascii
-from contextlib import suppress
 from typing import Any
 
 from psycopg import AsyncConnection
 from pydantic import ValidationError
-from redis.exceptions import RedisError
 
 from shortener.backends import Backends
 from shortener.links.models import BatchItem, BatchResult, Link, LinkCreate, LinkUpdate
 from shortener.links.quota import take_creation_quota
-from shortener.links.resolve import CODE_PATTERN, cache_key, forget_link
+from shortener.links.resolve import CODE_PATTERN, forget_link, forget_links
 from shortener.links.store import (
     NewLink,
     StoredLink,
     delete_owned_link,
     find_owned_by_url,
     find_owned_link,
+    insert_many,
     insert_with_alias,
     insert_with_random_code,
     list_owned_links,
@@ -67,6 +66,26 @@ def normalised_url(url: str, policy: TargetPolicy) -> str:
         raise invalid_field("url", str(rejection)) from None
 
 
+def _new_link(owner_id: int, request: LinkCreate, url: str) -> NewLink:
+    return NewLink(
+        owner_id=owner_id,
+        url=url,
+        expires_at=request.expires_at,
+        max_visits=request.max_visits,
+        redirect_type=request.redirect_type,
+        forward_query=request.forward_query,
+    )
+
+
+def _alias_taken(alias: str) -> Problem:
+    return Problem(
+        409,
+        "alias-taken",
+        f"The alias {alias!r} is already in use.",
+        errors=[{"field": "alias", "message": "is already in use"}],
+    )
+
+
 async def _create(
     conn: AsyncConnection, settings: Settings, owner_id: int, request: LinkCreate, url: str
 ) -> tuple[StoredLink, bool]:
@@ -75,25 +94,37 @@ async def _create(
         existing = await find_owned_by_url(conn, owner_id, url)
         if existing is not None and request.alias in (None, existing.code):
             return existing, False
-    new = NewLink(
-        owner_id=owner_id,
-        url=url,
-        expires_at=request.expires_at,
-        max_visits=request.max_visits,
-        redirect_type=request.redirect_type,
-        forward_query=request.forward_query,
-    )
+    new = _new_link(owner_id, request, url)
     if request.alias is None:
         return await insert_with_random_code(conn, new, settings.code_length), True
     stored = await insert_with_alias(conn, new, request.alias)
     if stored is None:
-        raise Problem(
-            409,
-            "alias-taken",
-            f"The alias {request.alias!r} is already in use.",
-            errors=[{"field": "alias", "message": "is already in use"}],
-        )
+        raise _alias_taken(request.alias)
     return stored, True
+
+
+Outcome = tuple[StoredLink, bool] | Problem
+
+
+async def _create_many(
+    conn: AsyncConnection,
+    settings: Settings,
+    owner_id: int,
+    requests: list[tuple[LinkCreate, str]],
+) -> list[Outcome]:
+    """Links without find_if_exists, as `_create` would make them one by one, but inserted
+    in one round trip; a random code that collided is tried again on its own."""
+    rows = [(_new_link(owner_id, request, url), request.alias) for request, url in requests]
+    outcomes: list[Outcome] = []
+    inserted = await insert_many(conn, rows, settings.code_length)
+    for (request, _), (new, _), stored in zip(requests, rows, inserted, strict=True):
+        if stored is not None:
+            outcomes.append((stored, True))
+        elif request.alias is not None:
+            outcomes.append(_alias_taken(request.alias))
+        else:
+            outcomes.append((await insert_with_random_code(conn, new, settings.code_length), True))
+    return outcomes
 
 
 async def create_link(
@@ -105,7 +136,7 @@ async def create_link(
         stored, created = await _create(conn, settings, owner_id, request, url)
     if created:
         # A scan may have cached this code as missing just before it existed.
-        await forget_link(backends.cache, stored.code, required=False)
+        await forget_link(backends, stored.code, required=False)
     return stored, created
 
 
@@ -132,29 +163,46 @@ async def create_links_batch(
     await take_creation_quota(
         backends.cache, owner_id, len(items), settings.creation_quota_per_minute
     )
-    results: list[BatchItem] = []
-    created_codes: list[str] = []
+    outcomes: dict[int, Outcome] = {}
+    plain: list[tuple[int, LinkCreate, str]] = []  # in order, waiting to be inserted at once
     async with backends.database.connection() as conn, conn.transaction():
+
+        async def insert_plain() -> None:
+            requests = [(request, url) for _, request, url in plain]
+            made = await _create_many(conn, settings, owner_id, requests)
+            outcomes.update(zip((index for index, _, _ in plain), made, strict=True))
+            plain.clear()
+
         for index, item in enumerate(items):
             try:
                 request, url = _parse_item(item, policy)
-                stored, created = await _create(conn, settings, owner_id, request, url)
+                if not request.find_if_exists:
+                    plain.append((index, request, url))
+                    continue
+                await insert_plain()  # first the items before it: it may find one of them
+                outcomes[index] = await _create(conn, settings, owner_id, request, url)
             except Problem as problem:
-                results.append(
-                    BatchItem(index=index, status=problem.status, problem=problem.document())
-                )
-                continue
-            if created:
-                created_codes.append(stored.code)
+                outcomes[index] = problem
+        await insert_plain()
+
+    results: list[BatchItem] = []
+    created_codes: list[str] = []
+    for index in range(len(items)):
+        outcome = outcomes[index]
+        if isinstance(outcome, Problem):
             results.append(
-                BatchItem(
-                    index=index, status=201 if created else 200, link=present(stored, settings)
-                )
+                BatchItem(index=index, status=outcome.status, problem=outcome.document())
             )
+            continue
+        stored, created = outcome
+        if created:
+            created_codes.append(stored.code)
+        results.append(
+            BatchItem(index=index, status=201 if created else 200, link=present(stored, settings))
+        )
     if created_codes:
         # Only cached "missing" answers can be there, and they expire within seconds.
-        with suppress(RedisError):
-            await backends.cache.delete(*(cache_key(code) for code in created_codes))
+        await forget_links(backends, created_codes, required=False)
     failed = sum(1 for result in results if result.link is None)
     return BatchResult(created=len(created_codes), failed=failed, results=results)
 
@@ -205,20 +253,20 @@ async def update_link(
         return await read_link(backends, owner_id, code)
     # Drop the cached answer before and after the change: after, because a redirect may
     # have re-filled it from the old row in between.
-    await forget_link(backends.cache, code, required=True)
+    await forget_link(backends, code, required=True)
     async with backends.database.connection() as conn:
         stored = await update_owned_link(conn, owner_id, code, changes)
     if stored is None:
         raise not_found(code)
-    await forget_link(backends.cache, code, required=False)
+    await forget_link(backends, code, required=False)
     return stored
 
 
 async def delete_link(backends: Backends, owner_id: int, code: str) -> None:
     _could_be_a_code(code)
-    await forget_link(backends.cache, code, required=True)
+    await forget_link(backends, code, required=True)
     async with backends.database.connection() as conn:
         deleted = await delete_owned_link(conn, owner_id, code)
     if not deleted:
         raise not_found(code)
-    await forget_link(backends.cache, code, required=False)
+    await forget_link(backends, code, required=False)

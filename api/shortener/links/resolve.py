@@ -1,9 +1,11 @@
-"""Code -> redirect target, cache-aside: Redis first, Postgres on a miss, Redis filled after.
+"""Code -> redirect target, cache-aside: the process's own cache for a second
+(local_cache.py), then Redis, then Postgres on a miss, both caches filled after.
 
 Unknown codes are cached too (briefly), so a scan of random codes does not reach Postgres.
 When Redis fails the redirect still works from Postgres: the cache is an accelerator,
-never a dependency of correctness. Writes drop the cached entry (`forget_link`), and all
-api replicas share Redis, so an edit or delete is seen everywhere at once.
+never a dependency of correctness. Writes drop the Redis entry and announce the change
+(`forget_link`); every api replica drops its own copy on the announcement, so an edit or
+delete is seen everywhere at once (within LOCAL_LINK_CACHE_SECONDS should one be missed).
 """
 
 import json
@@ -17,8 +19,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shortener.backends import Backends
+from shortener.links.local_cache import CHANGES_CHANNEL
 from shortener.links.store import StoredLink, find_link
-from shortener.metrics import LINK_CACHE_ERROR, LINK_CACHE_HIT, LINK_CACHE_MISS
+from shortener.metrics import LINK_CACHE_ERROR, LINK_CACHE_HIT, LINK_CACHE_LOCAL, LINK_CACHE_MISS
 from shortener.problems import Problem
 from shortener.settings import Settings
 
@@ -132,31 +135,45 @@ async def _remember(cache: Redis, code: str, target: Target | None, seconds: int
 async def resolve_link(backends: Backends, settings: Settings, code: str) -> Target | None:
     if not CODE_PATTERN.fullmatch(code):
         return None
+    local = backends.links.get(code)
+    if local is not None:
+        LINK_CACHE_LOCAL.inc()
+        return None if local == MISSING else local  # type: ignore[return-value]
     cached = await _from_cache(backends.cache, code)
-    if cached == MISSING:
-        return None
-    if isinstance(cached, Target):
-        return cached
+    if isinstance(cached, Target) or cached == MISSING:
+        target = cached if isinstance(cached, Target) else None
+        seconds = cache_seconds(target, settings, datetime.now(UTC))
+        backends.links.put(code, cached, seconds)
+        return target
     async with backends.database.connection() as conn:
         stored = await find_link(conn, code)
     target = Target.of(stored) if stored else None
+    seconds = cache_seconds(target, settings, datetime.now(UTC))
     # A Redis that just failed the read is not asked to store the answer: when it hangs,
     # the fill would make the redirect wait for a second timeout.
     if cached is not UNREACHABLE:
-        seconds = cache_seconds(target, settings, datetime.now(UTC))
         await _remember(backends.cache, code, target, seconds)
+    backends.links.put(code, target or MISSING, seconds)
     return target
 
 
-async def forget_link(cache: Redis, code: str, *, required: bool) -> None:
-    """Drop the cached answer for `code`.
+async def forget_link(backends: Backends, code: str, *, required: bool) -> None:
+    """Drop the cached answers for `code`: in Redis, and in every api process (announced).
 
     `required`: before changing a link, failing to drop it would let the old answer be
     served after the change (once Redis is back), so the change is refused with a 503.
     After a change (and after a create, for a cached "missing"), a failure is logged.
     """
+    await forget_links(backends, [code], required=required)
+
+
+async def forget_links(backends: Backends, codes: list[str], *, required: bool) -> None:
+    backends.links.forget(codes)  # this process at once, before the announcement returns
     try:
-        await cache.delete(cache_key(code))
+        async with backends.cache.pipeline(transaction=False) as pipe:
+            pipe.delete(*(cache_key(code) for code in codes))
+            pipe.publish(CHANGES_CHANNEL, " ".join(codes))
+            await pipe.execute()
     except RedisError as error:
         if required:
             raise Problem(
@@ -165,4 +182,4 @@ async def forget_link(cache: Redis, code: str, *, required: bool) -> None:
                 "Links cannot be changed while the cache is unreachable; try again shortly.",
                 headers={"Retry-After": "5"},
             ) from error
-        log.warning("cache invalidation failed", extra={"code": code, "error": str(error)})
+        log.warning("cache invalidation failed", extra={"codes": codes, "error": str(error)})

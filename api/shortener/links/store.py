@@ -53,33 +53,59 @@ class CodeSpaceExhausted(Exception):
     """Every attempt collided: the code length is too short for the number of links."""
 
 
+INSERT = sql.SQL(
+    """
+    INSERT INTO links (code, url, owner_id, is_alias, expires_at, max_visits,
+                       redirect_type, forward_query)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (code) DO NOTHING
+    RETURNING {columns}
+    """
+).format(columns=COLUMNS)
+
+
+def _insert_parameters(link: NewLink, code: str, alias: bool) -> tuple[Any, ...]:
+    return (
+        code,
+        link.url,
+        link.owner_id,
+        alias,
+        link.expires_at,
+        link.max_visits,
+        link.redirect_type,
+        link.forward_query,
+    )
+
+
 async def _insert(
     conn: AsyncConnection, link: NewLink, code: str, alias: bool
 ) -> StoredLink | None:
     """Insert under `code`; None if the code is taken (no error, so a batch goes on)."""
     async with conn.cursor(row_factory=class_row(StoredLink)) as cur:
-        await cur.execute(
-            sql.SQL(
-                """
-                INSERT INTO links (code, url, owner_id, is_alias, expires_at, max_visits,
-                                   redirect_type, forward_query)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-                ON CONFLICT (code) DO NOTHING
-                RETURNING {columns}
-                """
-            ).format(columns=COLUMNS),
-            (
-                code,
-                link.url,
-                link.owner_id,
-                alias,
-                link.expires_at,
-                link.max_visits,
-                link.redirect_type,
-                link.forward_query,
-            ),
-        )
+        await cur.execute(INSERT, _insert_parameters(link, code, alias))
         return await cur.fetchone()
+
+
+async def insert_many(
+    conn: AsyncConnection, links: list[tuple[NewLink, str | None]], code_length: int
+) -> list[StoredLink | None]:
+    """Each (link, alias) inserted in order, under its alias or a random code, in one
+    round trip (psycopg sends them in pipeline mode); None where the code was taken (the
+    caller tries a random code again with `insert_with_random_code`)."""
+    if not links:
+        return []
+    parameters = [
+        _insert_parameters(link, alias or new_code(code_length), alias is not None)
+        for link, alias in links
+    ]
+    stored: list[StoredLink | None] = []
+    async with conn.cursor(row_factory=class_row(StoredLink)) as cur:
+        await cur.executemany(INSERT, parameters, returning=True)
+        while True:
+            stored.append(await cur.fetchone())
+            if not cur.nextset():
+                break
+    return stored
 
 
 async def insert_with_alias(conn: AsyncConnection, link: NewLink, alias: str) -> StoredLink | None:
