@@ -6,7 +6,7 @@ Nothing here reads the environment: tests build an app from any Settings they li
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -25,6 +25,7 @@ from shortener.metrics import ObserveRequests
 from shortener.metrics import router as metrics_router
 from shortener.problems import install_problem_handlers, problem_response
 from shortener.qr.routes import router as qr_router
+from shortener.redirects.fast import CachedRedirects
 from shortener.redirects.routes import router as redirects_router
 from shortener.settings import ConfigurationError, Settings
 from shortener.stats.routes import router as stats_router
@@ -76,13 +77,16 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await backends.open()
         # Every api process drops its cached answer for a link that changed anywhere.
-        link_changes = asyncio.create_task(follow_link_changes(backends.cache, backends.links))
+        stop_following = asyncio.Event()
+        link_changes = asyncio.create_task(
+            follow_link_changes(backends.cache, backends.links, stop_following)
+        )
         try:
             yield
         finally:
-            link_changes.cancel()
-            with suppress(asyncio.CancelledError):
-                await link_changes
+            stop_following.set()
+            link_changes.cancel()  # usually ends it at once; else `stop` does within 1 s
+            await asyncio.wait({link_changes}, timeout=2)
             await click_recorder.close()
             await backends.close()
 
@@ -103,9 +107,6 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.state.backends = backends
     app.state.target_policy = target_policy
     app.state.click_recorder = click_recorder
-    # Pure ASGI, inside Starlette's ServerErrorMiddleware: every response the app makes,
-    # problem documents included, is counted; an unhandled error counts as a 500.
-    app.add_middleware(ObserveRequests)
     install_problem_handlers(app)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
@@ -117,4 +118,16 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.include_router(qr_router)
     # Last: /{code} matches any single path segment the routes above did not claim.
     app.include_router(redirects_router)
+    # A GET for a link this process answered within the last second skips the routing.
+    app.add_middleware(
+        CachedRedirects,
+        links=backends.links,
+        settings=settings,
+        clicks=click_recorder,
+        route=next(r for r in redirects_router.routes if "GET" in r.methods),  # type: ignore[attr-defined]
+    )
+    # Added last, so outermost (inside Starlette's ServerErrorMiddleware): every response,
+    # the shortcut's and problem documents included, is counted; an unhandled error
+    # counts as a 500.
+    app.add_middleware(ObserveRequests)
     return app

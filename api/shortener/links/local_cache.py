@@ -65,14 +65,18 @@ class LocalLinkCache:
         return len(self._entries)
 
 
-async def follow_link_changes(cache: Redis, local: LocalLinkCache) -> None:
-    """Drop each code announced on CHANGES_CHANNEL; runs until cancelled (app lifespan).
+async def follow_link_changes(cache: Redis, local: LocalLinkCache, stop: asyncio.Event) -> None:
+    """Drop each code announced on CHANGES_CHANNEL, until `stop` is set (app lifespan).
 
     A message carries one or more codes separated by spaces (a code has none). After any
     break the whole cache is dropped: announcements made meanwhile are lost.
+
+    Why an event and not only a cancel: a cancel that lands while redis-py's timed read
+    is timing out can be swallowed (seen: an app shut down right after it started waited
+    forever). The loop checks `stop` at least once a second.
     """
     failing = False
-    while True:
+    while not stop.is_set():
         try:
             async with cache.pubsub(ignore_subscribe_messages=True) as subscription:
                 await subscription.subscribe(CHANGES_CHANNEL)
@@ -80,7 +84,7 @@ async def follow_link_changes(cache: Redis, local: LocalLinkCache) -> None:
                 if failing:
                     log.info("link changes: subscribed again")
                     failing = False
-                while True:
+                while not stop.is_set():
                     # A timeout, not a blocking read: the client's socket timeout (0.25 s)
                     # would otherwise end every quiet second with an error.
                     message = await subscription.get_message(

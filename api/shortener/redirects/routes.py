@@ -111,13 +111,22 @@ async def follow_link(request: Request) -> RedirectResponse:
         async with backends.database.connection() as conn:
             if not await count_limited_visit(conn, target.id):
                 raise Problem(410, "link-exhausted", f"The link {code!r} has no visits left.")
+    reply = redirect_reply(target, request, settings)
+    # The click is appended to the stream after the reply is sent: never a wait.
+    reply.background = clicks.after_reply(target.id, request)
+    return reply
+
+
+def redirect_reply(target: Target, request: Request, settings: Settings) -> RedirectResponse:
+    """The answer for a link that may be followed (also sent by redirects/fast.py)."""
+    query = request.scope["query_string"]
     location = (
-        with_forwarded_query(target.url, request.url.query) if target.forward_query else target.url
+        with_forwarded_query(target.url, query.decode("latin-1"))
+        if target.forward_query
+        else target.url
     )
     return RedirectResponse(
         location,
         status_code=target.redirect_type,
         headers={"Cache-Control": cache_control(target, settings)},
-        # The click is appended to the stream after the reply is sent: never a wait.
-        background=clicks.after_reply(target.id, request),
     )
