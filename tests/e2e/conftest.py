@@ -6,27 +6,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.stack import REPO, Stack, run
-
-
-def make_secrets(directory: Path) -> Path:
-    run([str(REPO / "scripts" / "secrets.sh"), str(directory)])
-    return directory
+from tests.e2e.stack import Stack, make_secrets
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(make_secrets(tmp_path_factory.mktemp("secrets")))
-    # Build once for the session; other projects in the tests reuse these images.
-    stack.compose("build", timeout=900)
-    try:
-        stack.up()
-    except AssertionError:
-        print(stack.logs())
-        stack.down()
-        raise
-    yield stack
-    stack.down()
+    # Built once for the session; other projects in the tests reuse these images.
+    with Stack(make_secrets(tmp_path_factory.mktemp("secrets"))).running() as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")

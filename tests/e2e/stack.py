@@ -9,7 +9,8 @@ import os
 import secrets
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,12 @@ def run(
             f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+def make_secrets(directory: Path) -> Path:
+    """Fresh random secrets for one project, made the way `make secrets` makes them."""
+    run([str(REPO / "scripts" / "secrets.sh"), str(directory)])
+    return directory
 
 
 @dataclass
@@ -61,6 +68,21 @@ class Stack:
 
     def up(self) -> None:
         self.compose("up", "--detach", "--wait", "--wait-timeout", "240", timeout=400)
+
+    @contextmanager
+    def running(self) -> Iterator["Stack"]:
+        """Build, start (printing the logs when it does not come up), and in the end remove
+        the project with its volumes, whatever happened in between."""
+        try:
+            self.compose("build", timeout=900)
+            try:
+                self.up()
+            except AssertionError:
+                print(self.logs())
+                raise
+            yield self
+        finally:
+            self.down()
 
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import REPO, Stack, run
+from tests.e2e.stack import REPO, Stack, make_secrets, run
 
 pytestmark = pytest.mark.e2e
 
@@ -24,24 +24,11 @@ PROD_UP = [str(REPO / "scripts" / "up.sh"), "--existing-secrets"] + [
 ]
 
 
-def make_secrets(folder: Path) -> Path:
-    run([str(REPO / "scripts" / "secrets.sh"), str(folder)])
-    return folder
-
-
 @pytest.fixture(scope="module")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack(make_secrets(tmp_path_factory.mktemp("prod-secrets")), files=PROD_FILES)
-    try:
-        stack.compose("build", timeout=900)
-        try:
-            stack.up()
-        except AssertionError:
-            print(stack.logs())
-            raise
+    with stack.running():
         yield stack
-    finally:
-        stack.down()
 
 
 @pytest.fixture(scope="module")

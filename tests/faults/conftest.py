@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.stack import REPO, Stack, run
+from tests.e2e.stack import REPO, Stack, make_secrets
 
 PROD_FILES = [REPO / "docker-compose.yml", REPO / "docker-compose.prod.yml"]
 # Test-only: a small filesystem for the disk-full test (see the file).
@@ -49,11 +49,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"{test}: {figures}")
 
 
-def make_secrets(folder: Path) -> Path:
-    run([str(REPO / "scripts" / "secrets.sh"), str(folder)])
-    return folder
-
-
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack(
@@ -61,16 +56,8 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         files=[*PROD_FILES, DISK_FILE],
         name=f"shortener-faults-{secrets.token_hex(3)}",
     )
-    try:
-        stack.compose("build", timeout=900)
-        try:
-            stack.up()
-        except AssertionError:
-            print(stack.logs())
-            raise
+    with stack.running():
         yield stack
-    finally:
-        stack.down()
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import BASE_FILE, REPO, Stack, run
-from tests.faults.conftest import PROD_FILES, make_secrets
+from tests.e2e.stack import BASE_FILE, REPO, Stack, make_secrets, run
+from tests.faults.conftest import PROD_FILES
 
 pytestmark = pytest.mark.e2e
 

@@ -30,7 +30,9 @@ def current_settings() -> WorkerSettings:
 
 
 @contextmanager
-def database(settings: WorkerSettings | None = None) -> Iterator[psycopg.Connection]:
+def database(
+    settings: WorkerSettings | None = None, connect_timeout: int = 5
+) -> Iterator[psycopg.Connection]:
     """A connection for one unit of work; committed when the block ends without error."""
     settings = settings or current_settings()
     with psycopg.connect(
@@ -40,7 +42,7 @@ def database(settings: WorkerSettings | None = None) -> Iterator[psycopg.Connect
         user=settings.database_user,
         password=settings.database_password_file.get_secret_value(),
         application_name="shortener-worker",
-        connect_timeout=5,
+        connect_timeout=connect_timeout,
     ) as conn:
         yield conn
 

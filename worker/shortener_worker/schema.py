@@ -8,6 +8,7 @@ migration up to it is recorded in migrations.history, which the app role may rea
 
 import psycopg
 
+from shortener_worker.backends import database
 from shortener_worker.settings import WorkerSettings
 
 # The newest migration in api/migrations/ (tests/unit/test_worker_schema.py checks it).
@@ -21,16 +22,8 @@ def missing_migrations(applied: set[int], required: int = REQUIRED_SCHEMA_VERSIO
 def schema_problem(settings: WorkerSettings) -> str | None:
     """None when every required migration is applied, else the reason."""
     try:
-        with psycopg.connect(
-            host=settings.database_host,
-            port=settings.database_port,
-            dbname=settings.database_name,
-            user=settings.database_user,
-            password=settings.database_password_file.get_secret_value(),
-            application_name="shortener-worker-health",
-            # Inside the healthcheck's own timeout, with time left for the Redis checks.
-            connect_timeout=2,
-        ) as conn:
+        # Inside the healthcheck's own timeout, with time left for the Redis checks.
+        with database(settings, connect_timeout=2) as conn:
             rows = conn.execute("SELECT version FROM migrations.history").fetchall()
     except psycopg.errors.UndefinedTable:
         return "schema not migrated yet (no migrations.history)"
