@@ -122,14 +122,8 @@ metrics: ## Print the api's and the worker's Prometheus metrics (first replica o
 
 # ---- tests ------------------------------------------------------------------------------
 .PHONY: test test-unit test-integration test-e2e test-faults test-swarm
-test: ## Run every tier (lint, unit, integration, e2e, faults, swarm); fails if any tier fails
-	@failed=""; \
-	for tier in lint test-unit test-integration test-e2e test-faults test-swarm; do \
-		echo "==== $$tier ===="; \
-		$(MAKE) --no-print-directory $$tier || failed="$$failed $$tier"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "FAILED tiers:$$failed"; exit 1; fi; \
-	echo "all tiers passed"
+test: venv ## Run every tier (lint, unit, integration, then e2e beside faults+swarm); fails if any tier fails
+	scripts/test-tiers.sh
 
 test-unit: venv ## Unit tests: pure logic, no containers
 	$(PYTEST) tests/unit
