@@ -122,7 +122,7 @@ metrics: ## Print the api's and the worker's Prometheus metrics (first replica o
 
 # ---- tests ------------------------------------------------------------------------------
 .PHONY: test test-unit test-integration test-e2e test-faults test-swarm
-test: venv ## Run every tier (lint, unit, integration, then e2e beside faults+swarm); fails if any tier fails
+test: venv ## Run every tier (lint, unit, integration, e2e beside faults, swarm); fails if any tier fails
 	scripts/test-tiers.sh
 
 test-unit: venv ## Unit tests: pure logic, no containers
