@@ -18,14 +18,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def api_key(stack: Stack) -> str:
-    """A key made the way `make api-key` makes one: the CLI inside the api container."""
-    return stack.exec("api", "python", "-m", "shortener.keys", "create", "e2e").strip()
+    return stack.create_api_key("e2e")
 
 
 @pytest.fixture
 def client(stack: Stack, api_key: str) -> Iterator[httpx.Client]:
-    with stack.client() as client:
-        client.headers["Authorization"] = f"Bearer {api_key}"
+    with stack.client(api_key) as client:
         yield client
 
 

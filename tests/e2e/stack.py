@@ -98,8 +98,16 @@ class Stack:
         assert host == "127.0.0.1", f"the proxy must publish on loopback only, got {address}"
         return f"http://127.0.0.1:{port}"
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, follow_redirects=False, timeout=10)
+    def client(self, api_key: str | None = None) -> httpx.Client:
+        """A client of the proxy on 127.0.0.1; with `api_key`, every request carries it."""
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        return httpx.Client(
+            base_url=self.base_url, headers=headers, follow_redirects=False, timeout=10
+        )
+
+    def create_api_key(self, name: str) -> str:
+        """A key made the way `make api-key` makes one: the CLI inside the api container."""
+        return self.exec("api", "python", "-m", "shortener.keys", "create", name).strip()
 
     def container(self, service: str) -> str:
         ids = self.compose("ps", "--all", "--quiet", service).split()

@@ -23,11 +23,6 @@ from tests.e2e.stack import Stack, run
 pytestmark = pytest.mark.e2e
 
 
-def new_key(stack: Stack, name: str) -> str:
-    """A key made as `make api-key` makes one: the CLI in the api container."""
-    return stack.exec("api", "python", "-m", "shortener.keys", "create", name).strip()
-
-
 @dataclass
 class Owner:
     key: str
@@ -40,7 +35,7 @@ def alice_and_mallory(stack: Stack) -> Iterator[tuple[Owner, Owner]]:
     owners = []
     with patient_client(stack) as alice_client, patient_client(stack) as mallory_client:
         for name, client in (("alice", alice_client), ("mallory", mallory_client)):
-            key = new_key(stack, name)
+            key = stack.create_api_key(name)
             client.headers["Authorization"] = f"Bearer {key}"
             prefix = key.removeprefix("shk_")[:8]
             owner_id = stack.sql("SELECT id FROM shortener.api_keys WHERE prefix = :'p'", p=prefix)
@@ -132,7 +127,7 @@ def every_log(stack: Stack) -> str:
 
 def test_keys_never_appear_in_any_log(stack: Stack, alice_and_mallory: tuple[Owner, Owner]) -> None:
     alice, _ = alice_and_mallory
-    revoked = new_key(stack, "revoked")
+    revoked = stack.create_api_key("revoked")
     unknown = "shk_" + secrets.token_urlsafe(32)  # well-formed, never issued
     with patient_client(stack) as client:
         for key in (alice.key, revoked, unknown, "not-a-key-" + secrets.token_hex(16)):

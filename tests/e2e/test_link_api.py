@@ -43,7 +43,7 @@ def test_link_endpoints_need_a_key(stack: Stack) -> None:
 
 
 def test_revoked_key_stops_working(stack: Stack) -> None:
-    key = stack.exec("api", "python", "-m", "shortener.keys", "create", "short-lived").strip()
+    key = stack.create_api_key("short-lived")
     prefix = key.removeprefix("shk_")[:8]
     headers = {"Authorization": f"Bearer {key}"}
     with stack.client() as client:

@@ -34,7 +34,7 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def api_key(prod: Stack) -> str:
     # With two replicas `compose exec` picks the first: either can make a key.
-    return prod.exec("api", "python", "-m", "shortener.keys", "create", "prod-test").strip()
+    return prod.create_api_key("prod-test")
 
 
 def is_root(user: str) -> bool:

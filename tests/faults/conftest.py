@@ -62,13 +62,12 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def api_key(prod: Stack) -> str:
-    return prod.exec("api", "python", "-m", "shortener.keys", "create", "faults").strip()
+    return prod.create_api_key("faults")
 
 
 @pytest.fixture
 def client(prod: Stack, api_key: str) -> Iterator[httpx.Client]:
-    with prod.client() as client:
-        client.headers["Authorization"] = f"Bearer {api_key}"
+    with prod.client(api_key) as client:
         yield client
 
 
