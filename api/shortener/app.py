@@ -118,10 +118,10 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.include_router(qr_router)
     # Last: /{code} matches any single path segment the routes above did not claim.
     app.include_router(redirects_router)
-    # A GET for a link this process answered within the last second skips the routing.
+    # A GET for a link the caches know skips the routing.
     app.add_middleware(
         CachedRedirects,
-        links=backends.links,
+        backends=backends,
         settings=settings,
         clicks=click_recorder,
         route=next(r for r in redirects_router.routes if "GET" in r.methods),  # type: ignore[attr-defined]

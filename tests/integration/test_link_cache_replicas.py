@@ -6,7 +6,6 @@ same Postgres and Redis stand for two replicas."""
 import asyncio
 import time
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
 import httpx
 import psycopg
@@ -14,11 +13,10 @@ import pytest
 import redis
 
 from shortener.settings import Settings
+from tests.integration.conftest import ServeApi
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
-# The conftest's serve_api fixture: `async with serve_api(settings) as client`.
-ServeApi = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
 BOUND_SECONDS = 2.0  # what the link API promises for an edit to reach every replica
 
 

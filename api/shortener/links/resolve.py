@@ -33,11 +33,15 @@ CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MISSING = ""
 
 
-class CacheFailure(Enum):
+class NoAnswer(Enum):
+    """Why a cache gave no answer (None: it was asked and does not have the code)."""
+
     UNREACHABLE = "unreachable"  # the read failed: Redis is not asked to store either
+    NOT_ASKED = "not asked"  # resolve_link's default: no cache was asked yet
 
 
-UNREACHABLE = CacheFailure.UNREACHABLE
+UNREACHABLE = NoAnswer.UNREACHABLE
+NOT_ASKED = NoAnswer.NOT_ASKED
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,10 @@ class Target:
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
+
+
+# What the caches say of a code: its target, MISSING ("no such link"), nothing, or why not.
+CacheAnswer = Target | str | NoAnswer | None
 
 
 def cache_key(code: str) -> str:
@@ -107,7 +115,7 @@ def cache_seconds(target: Target | None, settings: Settings, now: datetime) -> i
     return max(1, min(settings.link_cache_seconds, until_expiry))
 
 
-async def _from_cache(cache: Redis, code: str) -> Target | str | CacheFailure | None:
+async def _from_cache(cache: Redis, code: str) -> CacheAnswer:
     """The cached answer, MISSING for a cached 'no such link', None on a miss, or
     UNREACHABLE when Redis failed."""
     try:
@@ -132,19 +140,42 @@ async def _remember(cache: Redis, code: str, target: Target | None, seconds: int
         log.warning("cache fill failed", extra={"error": str(error)})
 
 
-async def resolve_link(backends: Backends, settings: Settings, code: str) -> Target | None:
-    if not CODE_PATTERN.fullmatch(code):
-        return None
+async def cached_answer(backends: Backends, settings: Settings, code: str) -> CacheAnswer:
+    """The caches' answer for a valid code: this process's own (at most a second old), else
+    Redis's, which this process then keeps. MISSING for a cached "no such link", None when
+    neither cache has the code, UNREACHABLE when the Redis read failed."""
     local = backends.links.get(code)
     if local is not None:
         LINK_CACHE_LOCAL.inc()
-        return None if local == MISSING else local  # type: ignore[return-value]
+        return local
     cached = await _from_cache(backends.cache, code)
     if isinstance(cached, Target) or cached == MISSING:
         target = cached if isinstance(cached, Target) else None
-        seconds = cache_seconds(target, settings, datetime.now(UTC))
-        backends.links.put(code, cached, seconds)
-        return target
+        backends.links.put(code, cached, cache_seconds(target, settings, datetime.now(UTC)))
+    return cached
+
+
+# The scope key under which redirects/fast.py leaves the caches' answer it could not use
+# (None or UNREACHABLE), so that the route goes straight to Postgres instead of asking
+# Redis a second time. Answers it found (a target, MISSING) are in the local cache anyway.
+CACHE_ANSWER = "shortener.cache_answer"
+
+
+async def resolve_link(
+    backends: Backends,
+    settings: Settings,
+    code: str,
+    cached: CacheAnswer = NOT_ASKED,
+) -> Target | None:
+    """The link behind `code`, or None. `cached`: what `cached_answer` already said."""
+    if not CODE_PATTERN.fullmatch(code):
+        return None
+    if cached is NOT_ASKED:
+        cached = await cached_answer(backends, settings, code)
+    if isinstance(cached, Target):
+        return cached
+    if cached == MISSING:
+        return None
     async with backends.database.connection() as conn:
         stored = await find_link(conn, code)
     target = Target.of(stored) if stored else None

@@ -1,13 +1,14 @@
-"""The hot path's shortcut: a GET for a link this process answered within the last second
-is answered here, before FastAPI's routing, exception handling and request wrappers run.
+"""The hot path's shortcut: a GET for a link either cache knows is answered here, before
+FastAPI's routing, exception handling and request wrappers run.
 
 Pure ASGI middleware, inside ObserveRequests (request id, metrics) and in front of the
 app. It answers only when nothing can differ from the route's answer: a GET, a path that
-is one code, a link found in this process's LocalLinkCache (so `resolve_link` resolved it
-moments ago, through the route), not expired and without a visit limit (those are counted
-in Postgres on every visit). The reply is the route's own: the same `redirect_reply`, the
-same click recording after it is sent. Everything else goes on to the app unchanged.
-docs/performance.md has the profile that made it worth having.
+is one code and no other route's, a link the caches know (`cached_answer`: this
+process's LocalLinkCache, then Redis), not expired and without a visit limit (those are
+counted in Postgres on every visit). The reply is the route's own: the same
+`redirect_reply`, the same click recording after it is sent. Everything else goes on to
+the app unchanged, with the caches' answer left in the scope (CACHE_ANSWER) so the route
+does not ask Redis twice. docs/performance.md has the profiles that made it worth having.
 """
 
 from datetime import UTC, datetime
@@ -16,10 +17,10 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shortener.backends import Backends
 from shortener.clicks.record import ClickRecorder
-from shortener.links.local_cache import LocalLinkCache
-from shortener.links.resolve import CODE_PATTERN, Target
-from shortener.metrics import LINK_CACHE_LOCAL
+from shortener.links.models import RESERVED_ALIASES
+from shortener.links.resolve import CACHE_ANSWER, CODE_PATTERN, Target, cached_answer
 from shortener.redirects.routes import redirect_reply
 from shortener.settings import Settings
 
@@ -29,19 +30,19 @@ class CachedRedirects:
         self,
         app: ASGIApp,
         *,
-        links: LocalLinkCache,
+        backends: Backends,
         settings: Settings,
         clicks: ClickRecorder,
         route: BaseRoute,
     ) -> None:
         self.app = app
-        self.links = links
+        self.backends = backends
         self.settings = settings
         self.clicks = clicks
         self.route = route  # GET /{code}: metrics label the answer with its template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        target = self._answerable(scope)
+        target = await self._answerable(scope)
         if target is None:
             await self.app(scope, receive, send)
             return
@@ -51,18 +52,17 @@ class CachedRedirects:
         reply.background = self.clicks.after_reply(target.id, request)
         await reply(scope, receive, send)
 
-    def _answerable(self, scope: Scope) -> Target | None:
+    async def _answerable(self, scope: Scope) -> Target | None:
         if scope["type"] != "http" or scope["method"] != "GET":
             return None
         code = scope["path"][1:]
-        if not CODE_PATTERN.fullmatch(code):
+        # /metrics is a code by its shape; no alias may take a path another route owns.
+        if not CODE_PATTERN.fullmatch(code) or code.lower() in RESERVED_ALIASES:
             return None
-        # Only resolve_link fills this cache, and only the redirect route calls it, so a
-        # code here is never a path another route owns (/metrics is matched first).
-        answer = self.links.get(code)
+        answer = await cached_answer(self.backends, self.settings, code)
+        scope[CACHE_ANSWER] = answer  # for the route, should it answer instead
         if not isinstance(answer, Target) or answer.limited:
-            return None  # not cached, a cached "no such link" (404), or counted per visit
+            return None  # the route goes to Postgres, or counts the visit there
         if answer.expired(datetime.now(UTC)):
             return None  # the route answers 410
-        LINK_CACHE_LOCAL.inc()
         return answer

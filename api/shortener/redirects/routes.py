@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 
 from shortener.backends import Backends
 from shortener.clicks.record import ClickRecorder
-from shortener.links.resolve import Target, resolve_link
+from shortener.links.resolve import CACHE_ANSWER, NOT_ASKED, Target, resolve_link
 from shortener.links.store import count_limited_visit
 from shortener.problems import Problem
 from shortener.settings import Settings
@@ -101,7 +101,9 @@ async def follow_link(request: Request) -> RedirectResponse:
     backends: Backends = state.backends
     settings: Settings = state.settings
     clicks: ClickRecorder = state.click_recorder
-    target = await resolve_link(backends, settings, code)
+    # What the caches said when redirects/fast.py asked them (a GET it could not answer).
+    cached = request.scope.get(CACHE_ANSWER, NOT_ASKED)
+    target = await resolve_link(backends, settings, code, cached)
     if target is None:
         raise Problem(404, "link-not-found", f"No link has the code {code!r}.")
     if target.expired(datetime.now(UTC)):
