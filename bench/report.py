@@ -41,17 +41,22 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+# CPU time per request (us) by where it was spent; "machine" is the whole host's, so what
+# it has beyond the services is wrk's, Docker's userland proxy's and the kernel's.
+CPU_KEYS = ("api_cpu_us", "proxy_cpu_us", "cache_cpu_us", "database_cpu_us", "machine_cpu_us")
+
+
 def _cpu(result: dict) -> str:
-    api, proxy = result.get("api_cpu_us"), result.get("proxy_cpu_us")
-    if api is None or proxy is None:
+    values = [result.get(key) for key in CPU_KEYS]
+    if None in values:
         return "-"
-    return f"{api:.0f}, {proxy:.0f}"
+    return ", ".join(f"{value:.0f}" for value in values)
 
 
 def table(scenarios: dict[str, dict]) -> str:
     lines = [
         "| scenario | conns | rps | p50 ms | p90 ms | p99 ms | errors | ratio to ceiling "
-        "| CPU us/request: api, proxy | target |",
+        "| CPU us/request: api, proxy, cache, database, machine | target |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, result in scenarios.items():
@@ -127,7 +132,7 @@ def write(
                 for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "errors", "ratio_to_ceiling")
             }
             | {"requests": result["requests"], "connections": result["connections"]}
-            | {key: result.get(key) for key in ("api_cpu_us", "proxy_cpu_us")}
+            | {key: result.get(key) for key in CPU_KEYS}
             | ({"target_met": target_met(name, result)} if name in TARGETS else {})
             for name, result in scenarios.items()
         },

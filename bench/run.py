@@ -75,6 +75,9 @@ def seed_links(stack: Stack) -> tuple[list[str], list[str]]:
 
 # Where the host keeps a container's CPU time: cgroup v1 (cpuacct, nanoseconds) or v2
 # (cpu.stat, microseconds), by the Docker engine's usual cgroup paths.
+# The services whose CPU time per request the redirect and create scenarios report (the
+# workers are stopped meanwhile: see measure()).
+CPU_SERVICES = ("api", "proxy", "cache", "database")
 CGROUP_CPU = [
     ("/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage", 1e-9),
     ("/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat", 1e-6),
@@ -99,9 +102,18 @@ def cpu_seconds(container_ids: list[str]) -> float | None:
     return total
 
 
+def machine_busy_seconds() -> float:
+    """CPU time the whole host has spent busy so far, all cores (/proc/stat): containers,
+    wrk, Docker's userland proxy and the kernel's network path alike."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user..steal, not guests
+
+
 class Wrk:
-    """wrk with a script of bench/wrk/; also the CPU time the api replicas and the proxy
-    spent per request meanwhile: unlike a rate, it hardly moves when the machine is busy."""
+    """wrk with a script of bench/wrk/; also the CPU time per request that each service and
+    the whole machine spent meanwhile: unlike a rate, it hardly moves when the machine is
+    busy, and it says where the two cores went."""
 
     def __init__(self, base_url: str, threads: int, stack: Stack) -> None:
         self.base_url = base_url
@@ -111,7 +123,7 @@ class Wrk:
                 stack.inspect(container)["Id"]
                 for container in stack.compose("ps", "--quiet", service).split()
             ]
-            for service in ("api", "proxy")
+            for service in CPU_SERVICES
         }
 
     def __call__(self, script: str, seconds: int, connections: int, *args: str) -> dict:
@@ -128,9 +140,9 @@ class Wrk:
             "--",
             *args,
         ]
-        cpu_before = {name: cpu_seconds(ids) for name, ids in self.containers.items()}
+        cpu_before = self._cpu_seconds()
         result = run(command, timeout=seconds + 60)
-        cpu_after = {name: cpu_seconds(ids) for name, ids in self.containers.items()}
+        cpu_after = self._cpu_seconds()
         line = next(x for x in result.stdout.splitlines() if x.startswith("WRK_JSON "))
         raw = json.loads(line.removeprefix("WRK_JSON "))
         seconds_run = raw["duration_us"] / 1e6
@@ -150,9 +162,13 @@ class Wrk:
                 f"{name}_cpu_us": None
                 if cpu_before[name] is None or cpu_after[name] is None
                 else 1e6 * (cpu_after[name] - cpu_before[name]) / max(1, raw["requests"])
-                for name in self.containers
+                for name in cpu_before
             },
         }
+
+    def _cpu_seconds(self) -> dict[str, float | None]:
+        services = {name: cpu_seconds(ids) for name, ids in self.containers.items()}
+        return services | {"machine": machine_busy_seconds()}
 
 
 def redirects(
@@ -167,7 +183,7 @@ def combine(runs: list[dict]) -> dict:
     """Rounds of one scenario: the mean rate and CPU, the worst percentiles, all errors."""
     cpu = {
         key: None if None in values else sum(values) / len(values)
-        for key in ("api_cpu_us", "proxy_cpu_us")
+        for key in report.CPU_KEYS
         for values in [[run[key] for run in runs]]
     }
     return cpu | {
