@@ -105,9 +105,9 @@ def cpu_seconds(container_ids: list[str]) -> float | None:
 def machine_busy_seconds() -> float:
     """CPU time the whole host has spent busy so far, all cores (/proc/stat): containers,
     wrk, Docker's userland proxy and the kernel's network path alike."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle, iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user..steal, not guests
+    # user nice system idle iowait irq softirq steal ...: not idle, not the hypervisor's.
+    user, nice, system, _, _, irq, softirq = map(int, Path("/proc/stat").read_text().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 class Wrk:
