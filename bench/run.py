@@ -73,11 +73,11 @@ def seed_links(stack: Stack) -> tuple[list[str], list[str]]:
     return hits, misses
 
 
-# Where the host keeps a container's CPU time: cgroup v1 (cpuacct, nanoseconds) or v2
-# (cpu.stat, microseconds), by the Docker engine's usual cgroup paths.
 # The services whose CPU time per request the redirect and create scenarios report (the
 # workers are stopped meanwhile: see measure()).
 CPU_SERVICES = ("api", "proxy", "cache", "database")
+# Where the host keeps a container's CPU time: cgroup v1 (cpuacct, nanoseconds) or v2
+# (cpu.stat, microseconds), by the Docker engine's usual cgroup paths.
 CGROUP_CPU = [
     ("/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage", 1e-9),
     ("/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat", 1e-6),

@@ -155,9 +155,9 @@ async def cached_answer(backends: Backends, settings: Settings, code: str) -> Ca
     return cached
 
 
-# The scope key under which redirects/fast.py leaves the caches' answer it could not use
-# (None or UNREACHABLE), so that the route goes straight to Postgres instead of asking
-# Redis a second time. Answers it found (a target, MISSING) are in the local cache anyway.
+# The scope key under which redirects/fast.py leaves the caches' answer for a GET it did
+# not answer itself, so that the route does not ask them again: on a miss it goes
+# straight to Postgres, and a Redis that just failed is not asked to store the answer.
 CACHE_ANSWER = "shortener.cache_answer"
 
 
