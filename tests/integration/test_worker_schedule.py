@@ -125,6 +125,24 @@ def test_a_tick_passes_while_the_previous_run_still_waits(
     assert queued(queue) == {"ingest-clicks": 1}
 
 
+def test_a_run_left_in_the_intermediate_queue_does_not_hold_up_the_ticks(
+    worker_settings: WorkerSettings, connection: Redis, queue: Queue, clock: list[datetime]
+) -> None:
+    scheduler = build_cron(worker_settings, connection)
+    [enqueued] = scheduler.enqueue_jobs()
+    [run_id] = enqueued.get_job_ids(connection, 0, 0)
+    # What a worker stopped in the middle of taking the run leaves behind: RQ's dequeue
+    # has moved the id to the intermediate queue; the job's status still says queued.
+    intermediate = queue.intermediate_queue_key
+    assert connection.lmove(queue.key, intermediate, "RIGHT", "LEFT") == run_id.encode()
+    assert queue.fetch_job(run_id).get_status() == "queued"
+
+    clock[0] = T0 + timedelta(seconds=1)
+    due(scheduler, "ingest-clicks", clock[0])
+    assert [job.name for job in scheduler.enqueue_jobs()] == ["ingest-clicks"]
+    assert queued(queue) == {"ingest-clicks": 1}
+
+
 def test_the_cron_process_enqueues_and_stops_on_sigterm(
     worker_settings: WorkerSettings, connection: Redis, queue: Queue
 ) -> None:

@@ -22,10 +22,9 @@ from datetime import datetime
 from types import FrameType
 
 from redis import Redis
-from rq import cron_scheduler_registry
+from rq import Queue, cron_scheduler_registry
 from rq.cron import CronJob, CronScheduler
-from rq.exceptions import NoSuchJobError, StopRequested
-from rq.job import Job, JobStatus
+from rq.exceptions import StopRequested
 from rq.utils import now
 
 from shortener_worker.backends import redis_connection
@@ -113,15 +112,19 @@ class SharedCronScheduler(CronScheduler):
         return bool(self.connection.set(key, self.name, nx=True, ex=ttl))
 
     def previous_run_waiting(self, job: CronJob) -> bool:
-        """True while the last job this cron job spawned is still queued, not started."""
+        """True while the last job this cron job spawned is still in its queue.
+
+        The queue itself is asked, not the job's status: a worker stopped or killed in
+        the middle of taking a job leaves it in RQ's intermediate queue, still "queued",
+        until RQ's maintenance (every 10 minutes) finds it. Trusting the status held up
+        every tick, and so click ingestion, that long (seen in the e2e tier: a worker
+        stopped by `compose stop` just as it took a run).
+        """
         latest = job.get_job_ids(self.connection, 0, 0)
         if not latest:
             return False
-        try:
-            status = Job.fetch(latest[0], connection=self.connection).get_status(refresh=False)
-        except NoSuchJobError:
-            return False
-        return status == JobStatus.QUEUED
+        queue = Queue(job.queue_name, connection=self.connection)
+        return queue.get_job_position(latest[0]) is not None
 
 
 def build_cron(
