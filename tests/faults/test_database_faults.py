@@ -129,6 +129,18 @@ def fill_small_disk(prod: Stack) -> str:
     return result.stderr
 
 
+def create_until_refused(
+    client: httpx.Client, refusals: int, attempts: int
+) -> list[httpx.Response]:
+    """Creates, one after another, until `refusals` in a row were 503 (or `attempts`)."""
+    creates: list[httpx.Response] = []
+    for n in range(attempts):
+        creates.append(client.post("/api/links", json={"url": f"{DISK_FULL_URL}/tried-{n:02d}"}))
+        if [c.status_code for c in creates[-refusals:]] == [503] * refusals:
+            break
+    return creates
+
+
 def links_counted(prod: Stack, scan: str) -> int:
     """Every row of the links table, counted through the table itself or through its code
     index: a damaged table or index would make the two differ (or fail)."""
@@ -150,11 +162,16 @@ def test_database_disk_full_fails_writes_and_keeps_reads(
     assert "could not extend file" in errors, errors
     prod.forget_cached_links()  # reads must come from Postgres, on the full disk
 
-    creates = [
-        client.post("/api/links", json={"url": f"{DISK_FULL_URL}/refused-{n}"}) for n in range(3)
-    ]
-    for created in creates:
-        assert created.status_code == 503, created.text
+    # A few creates may still fit: a Postgres backend tries the page it last wrote to
+    # before asking for a new one, and the api has a pool of them on each replica (seen
+    # once in CI: the second create of three was stored). Those must be stored whole;
+    # then every create is refused with a 503 problem; none gets anything else.
+    creates = create_until_refused(client, refusals=3, attempts=60)
+    refused = [created for created in creates if created.status_code == 503]
+    accepted = [created for created in creates if created.status_code == 201]
+    assert len(refused) + len(accepted) == len(creates), [c.status_code for c in creates]
+    assert [c.status_code for c in creates[-3:]] == [503] * 3, [c.status_code for c in creates]
+    for created in refused:
         assert created.headers["content-type"] == "application/problem+json"
         assert created.json()["type"] == PROBLEM_TYPE
     for code in existing:
@@ -164,19 +181,19 @@ def test_database_disk_full_fails_writes_and_keeps_reads(
     prod.exec("database", "rm", f"{SMALL_DISK}/filler")
     recovered = client.post("/api/links", json={"url": f"{DISK_FULL_URL}/after"})
     assert recovered.status_code == 201, recovered.text
-    # Nothing half-written: no refused link exists, table and index agree.
-    assert (
-        prod.sql(
-            "SELECT count(*) FROM shortener.links WHERE url LIKE :'refused'",
-            refused=f"{DISK_FULL_URL}/refused-%",
-        )
-        == "0"
-    )
+    # Nothing half-written: every accepted create is stored, no refused one; table and
+    # index agree.
+    stored = prod.sql(
+        "SELECT url FROM shortener.links WHERE url LIKE :'tried' ORDER BY url",
+        tried=f"{DISK_FULL_URL}/tried-%",
+    ).split()
+    assert stored == sorted(created.json()["url"] for created in accepted)
     assert links_counted(prod, "table") == links_counted(prod, "index")
     assert client.get(f"/{recovered.json()['code']}").status_code == 302
     record(
         "test_database_disk_full_fails_writes_and_keeps_reads",
-        f"links table on a full 8 MB filesystem: {len(creates)} creates 503 problem+json,"
+        f"links table on a full 8 MB filesystem: {len(accepted)} creates still fitted in"
+        f" pages in use, then {len(refused)} were 503 problem+json,"
         f" {len(existing)} uncached redirects 302, list 200; after freeing space a create"
         " 201 at once; table and index counts agree",
     )
