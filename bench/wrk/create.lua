@@ -1,6 +1,6 @@
 -- wrk script: POST /api/links, one new link (random code) per request.
 --   wrk ... -s create.lua URL -- API_KEY
--- `done` prints one line "WRK_JSON {...}" for bench/run.py (the same fields as redirects.lua).
+-- `done` (report.lua) prints one line "WRK_JSON {...}" for bench/run.py.
 
 local counter = 0
 local started = 0
@@ -22,12 +22,5 @@ function request()
   return wrk.format("POST", "/api/links", headers, body)
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests":%d,"duration_us":%d,"connect_errors":%d,"read_errors":%d,' ..
-    '"write_errors":%d,"status_errors":%d,"timeouts":%d,"p50_us":%d,"p90_us":%d,' ..
-    '"p99_us":%d,"max_us":%d}\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
-end
+-- `done`: the report bench/run.py reads, from report.lua beside this script.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "report.lua")

@@ -5,7 +5,7 @@
 -- MODE "once": each code in turn, never one twice (until the list runs out): every
 --              request is a cache miss. With several threads each takes its own slice.
 -- PREFIX: "/" for the api; "/.bench/ceiling/" sends the same requests to nginx's own 301.
--- `done` prints one line "WRK_JSON {...}" for bench/run.py.
+-- `done` (report.lua) prints one line "WRK_JSON {...}" for bench/run.py.
 
 local codes, cumulative = {}, {}
 local mode, prefix = "zipf", "/"
@@ -61,12 +61,5 @@ function request()
   return wrk.format("GET", prefix .. code)
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests":%d,"duration_us":%d,"connect_errors":%d,"read_errors":%d,' ..
-    '"write_errors":%d,"status_errors":%d,"timeouts":%d,"p50_us":%d,"p90_us":%d,' ..
-    '"p99_us":%d,"max_us":%d}\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
-end
+-- `done`: the report bench/run.py reads, from report.lua beside this script.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "report.lua")
