@@ -58,6 +58,19 @@ def image_of(task: dict) -> str:
     return task["Spec"]["ContainerSpec"]["Image"].split("@")[0]
 
 
+def update_api_under_load(
+    stack: SwarmStack, load: RedirectLoad, image: str
+) -> subprocess.CompletedProcess[str]:
+    """`docker service update --image` of the api with the redirect load on; the load stops
+    2 s after the update returns, so the last old task's connections drain under it."""
+    try:
+        update = stack.update("api", "--image", image)
+        time.sleep(2)
+    finally:
+        load.__exit__()
+    return update
+
+
 def test_the_stack_converges(stack: SwarmStack) -> None:
     for service, replicas in (("api", 2), ("worker", 2), ("database", 1), ("cache", 1)):
         assert len(stack.running_tasks(service)) == replicas, service
@@ -116,11 +129,7 @@ def test_rolling_update_of_the_api_fails_no_request(
     new = f"{current.split(':')[0]}:{stack.name}-v2"
     run(["docker", "tag", current, new])
     new_tags.append(new)
-    try:
-        update = stack.update("api", "--image", new)
-        time.sleep(2)  # the last old task's connections are drained with load still on
-    finally:
-        load.__exit__()
+    update = update_api_under_load(stack, load, new)
     assert update.returncode == 0, update.stderr
     status = stack.service("api")["UpdateStatus"]
     print(f"redirects during the rolling update: {dict(load.outcomes)}")
@@ -152,11 +161,7 @@ def test_a_bad_image_is_rolled_back_and_no_request_fails(
         timeout=120,
     )
     new_tags.append(bad)
-    try:
-        stack.update("api", "--image", bad)
-        time.sleep(2)
-    finally:
-        load.__exit__()
+    update_api_under_load(stack, load, bad)
     status = stack.service("api")["UpdateStatus"]
     print(f"redirects during the update and rollback: {dict(load.outcomes)}")
     assert status["State"] == "rollback_completed", status
