@@ -143,7 +143,7 @@ def write(
         f"make bench, {when}, {os.cpu_count()} cores, load average "
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}\n\n{text}\n\n"
         f"clicks: {clicks['recorded']:.0f} recorded by the api, {clicks['lost']:.0f} lost, "
-        f"{clicks['ingested']} ingested by one worker\n"
+        f"{clicks['unconfirmed']:.0f} unconfirmed, {clicks['ingested']} ingested by one worker\n"
     )
     (results / "results.md").write_text(summary)
     chart(scenarios, results / "chart.png", f"make bench, {when}, {os.cpu_count()} cores")

@@ -434,6 +434,7 @@ def measure(stack: Stack, args: argparse.Namespace, work: Path, results: Path) -
     clicks = {
         "recorded": api_metric(stack, "shortener_clicks_recorded_total"),
         "lost": api_metric(stack, "shortener_clicks_lost_total"),
+        "unconfirmed": api_metric(stack, "shortener_clicks_unconfirmed_total"),
     }
     step("click ingestion, one worker, the backlog of the scenarios above")
     scenarios["ingest-clicks"] = ingestion(stack)

@@ -37,7 +37,13 @@ CLICKS_RECORDED = Counter(
     "shortener_clicks_recorded", "Redirects appended to the click stream for the worker."
 )
 CLICKS_LOST = Counter(
-    "shortener_clicks_lost", "Redirects that were answered but not recorded: Redis failed."
+    "shortener_clicks_lost",
+    "Redirects that were answered but not recorded: Redis could not be reached.",
+)
+CLICKS_UNCONFIRMED = Counter(
+    "shortener_clicks_unconfirmed",
+    "Redirects whose append reached Redis but got no answer (Redis went away or timed out):"
+    " each is either in the stream, and counted once, or lost.",
 )
 # Read from Redis at scrape time: the same value from every replica (take max, not sum).
 CLICK_BACKLOG = Gauge(

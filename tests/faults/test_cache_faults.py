@@ -2,7 +2,8 @@
 
 Redis is an accelerator for redirects and the buffer of the click stream: without it,
 redirects keep working from Postgres, readiness says `warn` (the api stays in rotation),
-and each click that cannot be appended is counted in shortener_clicks_lost_total.
+and each click that cannot be appended is counted in shortener_clicks_lost_total (or, sent
+as Redis went away and never answered, in shortener_clicks_unconfirmed_total).
 """
 
 import statistics
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.e2e
 
 RECORDED = "shortener_clicks_recorded_total"
 LOST = "shortener_clicks_lost_total"
+UNCONFIRMED = "shortener_clicks_unconfirmed_total"
 REDIRECTS_PER_SECOND = 40
 
 
@@ -41,7 +43,7 @@ def test_cache_stopped_while_redirects_flow(
     codes = shorten(client, 10, "https://example.org/cache-stopped")
     # The warm-up redirects above are ingested before anything is counted.
     wait_until(lambda: clicks_counted(prod, codes) == len(codes), timeout=60)
-    recorded_before, lost_before = api_counter(prod, RECORDED), api_counter(prod, LOST)
+    counts_before = {name: api_counter(prod, name) for name in (RECORDED, LOST, UNCONFIRMED)}
 
     traffic = Traffic(prod.base_url, [Flow("redirect", REDIRECTS_PER_SECOND, follow(codes), 4)])
     with traffic:
@@ -69,26 +71,31 @@ def test_cache_stopped_while_redirects_flow(
         assert ready.json()["checks"]["cache"]["status"] == "warn"
         assert ready.json()["checks"]["database"]["status"] == "pass"
 
-    recorded = api_counter(prod, RECORDED) - recorded_before
-    lost = api_counter(prod, LOST) - lost_before
-    # Every redirect was either appended to the stream or counted as lost: none vanished.
-    assert recorded + lost == len(redirects), (recorded, lost, len(redirects))
-    assert lost >= len(during), (lost, len(during))
+    recorded, lost, unconfirmed = (
+        api_counter(prod, name) - before for name, before in counts_before.items()
+    )
+    # Every redirect's click was appended, lost, or unconfirmed (sent just as Redis went
+    # away, no answer): none vanished.
+    assert recorded + lost + unconfirmed == len(redirects), (recorded, lost, unconfirmed)
+    assert lost + unconfirmed >= len(during), (lost, unconfirmed, len(during))
     # ... and every appended click is ingested once the workers are back on the restarted
     # cache. Entries a worker had read but not acknowledged when Redis went away are taken
     # over after the claim threshold (CLICK_CLAIM_IDLE_SECONDS, 60 s): hence the wait.
     expected = len(codes) + recorded
     deadline = time.monotonic() + 150
-    while (counted := clicks_counted(prod, codes)) != expected:
-        assert counted < expected, f"{counted} clicks counted, {expected} recorded"
+    while (counted := clicks_counted(prod, codes)) < expected:
         assert time.monotonic() < deadline, f"{counted} clicks counted, {expected} recorded"
         time.sleep(2)
+    # An unconfirmed click may be in the stream (seen in CI: 388 counted, 387 recorded),
+    # and is then counted once.
+    assert counted <= expected + unconfirmed, (counted, expected, unconfirmed)
     record(
         "test_cache_stopped_while_redirects_flow",
         f"{len(redirects)} redirects, all 302 ({len(during)} while the cache was down: median"
         f" {statistics.median(o.seconds for o in during) * 1000:.0f} ms,"
         f" max {max(o.seconds for o in during) * 1000:.0f} ms);"
-        f" clicks recorded {recorded:.0f} + lost {lost:.0f} = {len(redirects)};"
+        f" clicks recorded {recorded:.0f} + lost {lost:.0f} + unconfirmed {unconfirmed:.0f}"
+        f" = {len(redirects)}, {counted - len(codes)} ingested;"
         f" ready: {readiness[0].json()['status']}",
     )
 

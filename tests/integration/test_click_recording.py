@@ -1,6 +1,7 @@
 """Every redirect appends one click event to `clicks:stream` (docs/clicks.md), against the
 real Redis and Postgres; a Redis failure loses the click, never the redirect."""
 
+import asyncio
 import logging
 import re
 import time
@@ -13,8 +14,11 @@ import psycopg
 import pytest
 import redis
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY
+from redis.exceptions import RedisError
 
 from shortener.app import create_app
+from shortener.backends import create_redis
+from shortener.clicks.record import never_sent
 from shortener.settings import Settings
 from tests.integration.containers import PUBLIC_BASE_URL, closed_port
 
@@ -62,6 +66,15 @@ def clicks(cache: redis.Redis) -> list[dict[str, str]]:
 
 def counter(name: str) -> float:
     return REGISTRY.get_sample_value(name) or 0.0
+
+
+# The api's click counters: shortener_clicks_<name>_total.
+COUNTS = ("recorded", "lost", "unconfirmed")
+
+
+def cache_address(cache: redis.Redis) -> tuple[str, int]:
+    kwargs = cache.connection_pool.connection_kwargs
+    return kwargs["host"], kwargs["port"]
 
 
 async def test_a_redirect_appends_one_event_with_the_contract_fields(
@@ -159,6 +172,87 @@ async def test_without_redis_the_redirect_works_and_the_lost_click_is_counted(
     [warning] = [record for record in caplog.records if record.name.startswith("shortener.clicks")]
     assert warning.levelno == logging.WARNING
     assert VISITOR_ADDRESS not in repr(warning.__dict__)
+
+
+@asynccontextmanager
+async def relay_dropping_xadd_answers(host: str, port: int) -> AsyncIterator[int]:
+    """A TCP relay to Redis on a loopback port (yielded): it passes every command on, and
+    every answer back until a connection has sent an XADD; that connection is then closed
+    instead. Redis applied the XADD; its client never hears so, as when Redis goes away
+    between the two."""
+
+    async def relay(
+        client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
+        server_reader, server_writer = await asyncio.open_connection(host, port)
+        xadd_sent = asyncio.Event()
+
+        async def commands() -> None:
+            while data := await client_reader.read(65536):
+                server_writer.write(data)
+                await server_writer.drain()
+                if b"XADD" in data.upper():
+                    xadd_sent.set()
+
+        async def answers() -> None:
+            while (data := await server_reader.read(65536)) and not xadd_sent.is_set():
+                client_writer.write(data)
+                await client_writer.drain()
+
+        sending = asyncio.create_task(commands())
+        await answers()
+        sending.cancel()
+        client_writer.close()
+        server_writer.close()
+
+    server = await asyncio.start_server(relay, "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[1]
+
+
+async def test_a_click_whose_answer_never_came_is_unconfirmed_and_stored_once(
+    make_api_settings: Callable[..., Settings], app_db: psycopg.Connection, cache: redis.Redis
+) -> None:
+    add_link(app_db, "NoAnswr1")
+    counts_before = [counter(f"shortener_clicks_{name}_total") for name in COUNTS]
+    async with relay_dropping_xadd_answers(*cache_address(cache)) as port:
+        settings = make_api_settings(redis_host="127.0.0.1", redis_port=port)
+        async with visitor(settings, VISITOR_ADDRESS) as client:
+            response = await client.get("/NoAnswr1", headers={"User-Agent": CHROME})
+
+    assert response.status_code == 302
+    counts = [counter(f"shortener_clicks_{name}_total") for name in COUNTS]
+    # Not lost: Redis has it, once (the client never retries an append).
+    assert dict(zip(COUNTS, counts, strict=True)) == {
+        "recorded": counts_before[0],
+        "lost": counts_before[1],
+        "unconfirmed": counts_before[2] + 1,
+    }
+    assert len(clicks(cache)) == 1
+
+
+async def test_redis_errors_tell_a_failed_connect_from_a_lost_answer(
+    make_api_settings: Callable[..., Settings], cache: redis.Redis
+) -> None:
+    """`never_sent` reads redis-py's messages: held here to what this redis-py raises, on
+    a client made as the api makes its click client (no retry)."""
+
+    async def append_error(port: int) -> RedisError:
+        clicks_client = create_redis(
+            make_api_settings(redis_host="127.0.0.1", redis_port=port), retries=0
+        )
+        with pytest.raises(RedisError) as failed:
+            await clicks_client.xadd(STREAM, {"link": "1"})
+        await clicks_client.aclose()
+        return failed.value
+
+    refused = await append_error(closed_port())
+    assert never_sent(refused), refused
+
+    async with relay_dropping_xadd_answers(*cache_address(cache)) as port:
+        unanswered = await append_error(port)
+    assert not never_sent(unanswered), unanswered
+    assert len(clicks(cache)) == 1  # applied, though the client saw an error
 
 
 async def test_the_day_salt_is_shared_kept_two_days_and_never_the_visitor(

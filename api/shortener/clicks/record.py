@@ -26,11 +26,20 @@ from starlette.background import BackgroundTask
 from shortener.clicks.agents import AgentParser
 from shortener.clicks.event import click_event
 from shortener.clicks.salt import DailySalt
-from shortener.metrics import CLICKS_LOST, CLICKS_RECORDED
+from shortener.metrics import CLICKS_LOST, CLICKS_RECORDED, CLICKS_UNCONFIRMED
 
 log = logging.getLogger(__name__)
 
 STREAM = "clicks:stream"
+
+
+def never_sent(error: RedisError) -> bool:
+    """Whether a failed pipeline certainly did not reach Redis: the connection could not be
+    made. Any later failure (the connection closed or reset, no answer in time) may come
+    after Redis applied the commands. redis-py says which only in its message: "Timeout
+    connecting to server", "Error 111 connecting to cache:6379. Connection refused."
+    (tests/integration/test_click_recording.py holds it to both)."""
+    return "connecting to" in str(error)
 
 
 def utc_day(epoch_ms: int) -> date:
@@ -88,8 +97,12 @@ class ClickRecorder:
                     pipe.xadd(STREAM, fields)  # type: ignore[arg-type]
                 await pipe.execute()
         except RedisError as error:
-            CLICKS_LOST.inc(len(batch))
-            log.warning("clicks not recorded", extra={"count": len(batch), "error": str(error)})
+            if never_sent(error):
+                CLICKS_LOST.inc(len(batch))
+                log.warning("clicks not recorded", extra={"count": len(batch), "error": str(error)})
+            else:
+                CLICKS_UNCONFIRMED.inc(len(batch))
+                log.warning("clicks unconfirmed", extra={"count": len(batch), "error": str(error)})
             return
         CLICKS_RECORDED.inc(len(batch))
 
