@@ -21,7 +21,7 @@ from shortener.app import create_app
 from shortener.backends import create_redis
 from shortener.clicks.record import never_sent
 from shortener.settings import Settings
-from tests.integration.containers import PUBLIC_BASE_URL, closed_port
+from tests.integration.containers import PUBLIC_BASE_URL, RedisServer, closed_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -75,11 +75,6 @@ def click_counts() -> dict[str, float]:
         name: counter(f"shortener_clicks_{name}_total")
         for name in ("recorded", "lost", "unconfirmed")
     }
-
-
-def cache_address(cache: redis.Redis) -> tuple[str, int]:
-    kwargs = cache.connection_pool.connection_kwargs
-    return kwargs["host"], kwargs["port"]
 
 
 async def test_a_redirect_appends_one_event_with_the_contract_fields(
@@ -216,11 +211,14 @@ async def relay_dropping_xadd_answers(host: str, port: int) -> AsyncIterator[int
 
 
 async def test_a_click_whose_answer_never_came_is_unconfirmed_and_stored_once(
-    make_api_settings: Callable[..., Settings], app_db: psycopg.Connection, cache: redis.Redis
+    make_api_settings: Callable[..., Settings],
+    redis_server: RedisServer,
+    app_db: psycopg.Connection,
+    cache: redis.Redis,
 ) -> None:
     add_link(app_db, "NoAnswr1")
     before = click_counts()
-    async with relay_dropping_xadd_answers(*cache_address(cache)) as port:
+    async with relay_dropping_xadd_answers(redis_server.host, redis_server.port) as port:
         settings = make_api_settings(redis_host="127.0.0.1", redis_port=port)
         async with visitor(settings, VISITOR_ADDRESS) as client:
             response = await client.get("/NoAnswr1", headers={"User-Agent": CHROME})
@@ -236,7 +234,7 @@ async def test_a_click_whose_answer_never_came_is_unconfirmed_and_stored_once(
 
 
 async def test_redis_errors_tell_a_failed_connect_from_a_lost_answer(
-    make_api_settings: Callable[..., Settings], cache: redis.Redis
+    make_api_settings: Callable[..., Settings], redis_server: RedisServer, cache: redis.Redis
 ) -> None:
     """`never_sent` reads redis-py's messages: held here to what this redis-py raises, on
     a client made as the api makes its click client (no retry)."""
@@ -253,7 +251,7 @@ async def test_redis_errors_tell_a_failed_connect_from_a_lost_answer(
     refused = await append_error(closed_port())
     assert never_sent(refused), refused
 
-    async with relay_dropping_xadd_answers(*cache_address(cache)) as port:
+    async with relay_dropping_xadd_answers(redis_server.host, redis_server.port) as port:
         unanswered = await append_error(port)
     assert not never_sent(unanswered), unanswered
     assert len(clicks(cache)) == 1  # applied, though the client saw an error

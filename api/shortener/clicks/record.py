@@ -97,12 +97,13 @@ class ClickRecorder:
                     pipe.xadd(STREAM, fields)  # type: ignore[arg-type]
                 await pipe.execute()
         except RedisError as error:
-            if never_sent(error):
-                CLICKS_LOST.inc(len(batch))
-                log.warning("clicks not recorded", extra={"count": len(batch), "error": str(error)})
-            else:
-                CLICKS_UNCONFIRMED.inc(len(batch))
-                log.warning("clicks unconfirmed", extra={"count": len(batch), "error": str(error)})
+            counted, message = (
+                (CLICKS_LOST, "clicks not recorded")
+                if never_sent(error)
+                else (CLICKS_UNCONFIRMED, "clicks unconfirmed")
+            )
+            counted.inc(len(batch))
+            log.warning(message, extra={"count": len(batch), "error": str(error)})
             return
         CLICKS_RECORDED.inc(len(batch))
 
