@@ -15,9 +15,11 @@ from psycopg_pool import PoolTimeout
 
 from shortener.backends import Backends
 from shortener.clicks.agents import agent_parser
+from shortener.clicks.metrics import refresh_stream_gauges
 from shortener.clicks.record import ClickRecorder
 from shortener.health.routes import router as health_router
 from shortener.links.local_cache import follow_link_changes
+from shortener.links.lookup import LinkLookup
 from shortener.links.routes import router as links_router
 from shortener.links.store import CodeSpaceExhausted
 from shortener.links.targets import TargetPolicy
@@ -27,6 +29,7 @@ from shortener.problems import install_problem_handlers, problem_response
 from shortener.qr.routes import router as qr_router
 from shortener.redirects.fast import CachedRedirects
 from shortener.redirects.routes import router as redirects_router
+from shortener.request_ids import BindRequestIds
 from shortener.settings import ConfigurationError, Settings
 from shortener.stats.routes import router as stats_router
 
@@ -72,6 +75,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     backends = backends or Backends.from_settings(settings)
     target_policy = load_target_policy(settings)
     click_recorder = ClickRecorder(backends.clicks, agent_parser())
+    link_lookup = LinkLookup(backends, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -79,7 +83,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
         # Every api process drops its cached answer for a link that changed anywhere.
         stop_following = asyncio.Event()
         link_changes = asyncio.create_task(
-            follow_link_changes(backends.cache, backends.links, stop_following)
+            follow_link_changes(backends.cache, link_lookup.local, stop_following)
         )
         try:
             yield
@@ -107,6 +111,8 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.state.backends = backends
     app.state.target_policy = target_policy
     app.state.click_recorder = click_recorder
+    app.state.link_lookup = link_lookup
+    app.state.before_scrape = [lambda: refresh_stream_gauges(backends.cache)]
     install_problem_handlers(app)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
@@ -121,13 +127,15 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     # A GET for a link the caches know skips the routing.
     app.add_middleware(
         CachedRedirects,
-        backends=backends,
+        links=link_lookup,
         settings=settings,
         clicks=click_recorder,
         route=next(r for r in redirects_router.routes if "GET" in r.methods),  # type: ignore[attr-defined]
     )
-    # Added last, so outermost (inside Starlette's ServerErrorMiddleware): every response,
-    # the shortcut's and problem documents included, is counted; an unhandled error
-    # counts as a 500.
+    # Added after the others, so outside them (inside Starlette's ServerErrorMiddleware):
+    # every response, the shortcut's and problem documents included, is counted; an
+    # unhandled error counts as a 500.
     app.add_middleware(ObserveRequests)
+    # Outermost: every log line of the request, the middlewares' own included, has its id.
+    app.add_middleware(BindRequestIds)
     return app

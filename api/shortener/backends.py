@@ -1,9 +1,8 @@
 """Connections to the two backing services, built from settings.
 
 One pool per process for Postgres; for Redis one client for the requests and one for the
-click appends (another timeout, no retry), each with its own pool; and the process's own
-cache of redirect answers in front of Redis. Opened in the app's lifespan and closed on
-shutdown, so a replica that stops drains cleanly.
+click appends (another timeout, no retry), each with its own pool. Opened in the app's
+lifespan and closed on shutdown, so a replica that stops drains cleanly.
 """
 
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from shortener.links.local_cache import LocalLinkCache
 from shortener.settings import DatabaseSettings, Settings
 
 # How long one reconnection schedule lasts before the pool gives up on it (see below).
@@ -98,7 +96,6 @@ class Backends:
     cache: Redis
     # The click stream's appends: never retried (clicks/record.py), so never doubled.
     clicks: Redis
-    links: LocalLinkCache
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Backends":
@@ -106,7 +103,6 @@ class Backends:
             database=create_database_pool(settings),
             cache=create_redis(settings),
             clicks=create_redis(settings, settings.click_append_timeout_seconds, retries=0),
-            links=LocalLinkCache(settings.local_link_cache_seconds),
         )
 
     async def open(self) -> None:

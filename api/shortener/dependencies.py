@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shortener.backends import Backends
-from shortener.links.targets import TargetPolicy
 from shortener.problems import Problem
 from shortener.settings import Settings
 
@@ -22,10 +21,6 @@ async def get_backends(request: Request) -> Backends:
     return request.app.state.backends
 
 
-async def get_target_policy(request: Request) -> TargetPolicy:
-    return request.app.state.target_policy
-
-
 async def require_json(request: Request) -> None:
     """Bodies are JSON: anything else is a 415 rather than a confusing validation error."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -35,4 +30,3 @@ async def require_json(request: Request) -> None:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BackendsDep = Annotated[Backends, Depends(get_backends)]
-TargetPolicyDep = Annotated[TargetPolicy, Depends(get_target_policy)]

@@ -5,9 +5,10 @@ are never passed to a logger (settings hold them as SecretStr), and an API key t
 client put in a URL is cut to its public prefix (KeyRedactingFilter)."""
 
 import logging.config
-import re
 from contextvars import ContextVar
 from typing import Any
+
+from shortener.key_format import KEY_IN_TEXT, KEY_MARKER
 
 JSON_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -72,10 +73,8 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-# An API key: the marker, the 8-character display prefix `make keys` shows, the rest. Keys
-# travel in the Authorization header, which nothing logs; but a client may put one in a URL
-# (`?api_key=...`), and uvicorn's access log writes the whole URL.
-_API_KEY = re.compile(r"(shk_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+")
+# Keys travel in the Authorization header, which nothing logs; but a client may put one in
+# a URL (`?api_key=...`), and uvicorn's access log writes the whole URL.
 
 
 class KeyRedactingFilter(logging.Filter):
@@ -84,7 +83,7 @@ class KeyRedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "shk_" in message:
-            record.msg = _API_KEY.sub(r"\1[redacted]", message)
+        if KEY_MARKER in message:
+            record.msg = KEY_IN_TEXT.sub(r"\1[redacted]", message)
             record.args = None
         return True

@@ -87,3 +87,31 @@ def test_an_edit_reaches_every_api_replica_at_once(stack: Stack, client: httpx.C
             assert fetch_from_replica(stack, replica, f"/{code}")[0] == 404
     finally:
         stack.compose("up", "--detach", "--wait", "--scale", "api=1", "--no-recreate", timeout=300)
+
+
+SLACKBOT = {"User-Agent": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"}
+PERSON = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}
+
+
+@pytest.mark.parametrize("max_visits", [1, 2])
+def test_a_limited_link_shared_in_a_chat_is_left_for_people(
+    client: httpx.Client, stack: Stack, max_visits: int
+) -> None:
+    """The bug a new user found: `curl -I` and a chat's preview bot used up the visits."""
+    created = client.post(
+        "/api/links", json={"url": "https://example.org/chat", "max_visits": max_visits}
+    )
+    code = created.json()["code"]
+    with stack.client() as anyone:
+        assert anyone.head(f"/{code}", headers=PERSON).status_code == 302
+        preview = anyone.get(f"/{code}", headers=SLACKBOT)
+        assert (preview.status_code, preview.headers["location"]) == (
+            302,
+            "https://example.org/chat",
+        )
+        people = [anyone.get(f"/{code}", headers=PERSON).status_code for _ in range(3)]
+        assert people == [302] * max_visits + [410] * (3 - max_visits)
+        assert anyone.head(f"/{code}", headers=PERSON).status_code == 410
+        assert anyone.get(f"/{code}", headers=SLACKBOT).status_code == 410
+    counted = stack.sql("SELECT visit_count FROM shortener.links WHERE code = :'code'", code=code)
+    assert counted.strip() == str(max_visits)

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from shortener.links.resolve import Target, cache_seconds, decode, encode
+from shortener.links.lookup import cache_seconds
+from shortener.links.target import NoTarget, Target
 from shortener.settings import Settings
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -22,11 +23,11 @@ def test_cache_never_outlives_the_link(settings: Settings) -> None:
 
 def test_missing_and_expired_links_are_cached_briefly(settings: Settings) -> None:
     expired = link("https://e.org", NOW - timedelta(seconds=1))
-    assert cache_seconds(None, settings, NOW) == settings.missing_link_cache_seconds
+    assert cache_seconds(NoTarget.NO_LINK, settings, NOW) == settings.missing_link_cache_seconds
     assert cache_seconds(expired, settings, NOW) == settings.missing_link_cache_seconds
 
 
 def test_cache_encoding_round_trips() -> None:
     limited = Target(8, "https://e.org/x", NOW, 308, True, True)
     for target in (link("https://e.org/ü", None), link("https://e.org", NOW), limited):
-        assert decode(encode(target)) == target
+        assert Target.decode(target.encode()) == target

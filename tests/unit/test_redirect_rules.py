@@ -1,4 +1,4 @@
-from shortener.links.resolve import Target
+from shortener.links.target import Target
 from shortener.redirects.routes import cache_control, with_forwarded_query
 from shortener.settings import Settings
 

@@ -1,5 +1,6 @@
 """The request id on every log line of a request, and requests counted by route template
-(api/shortener/logs.py, api/shortener/metrics.py): the middleware in-process, no backends."""
+(api/shortener/logs.py, request_ids.py, metrics.py): the middlewares in-process, no
+backends."""
 
 import asyncio
 import io
@@ -18,6 +19,7 @@ from starlette.types import Message
 
 from shortener.logs import REQUEST_ID, KeyRedactingFilter, RequestIdFilter, logging_config
 from shortener.metrics import UNMATCHED, ObserveRequests
+from shortener.request_ids import BindRequestIds
 
 pytestmark = pytest.mark.anyio
 
@@ -78,6 +80,7 @@ def make_app() -> FastAPI:
         raise RuntimeError("boom")
 
     app.add_middleware(ObserveRequests)
+    app.add_middleware(BindRequestIds)  # outermost, as in app.py
     return app
 
 

@@ -14,9 +14,13 @@ from urllib.parse import urlsplit
 import idna
 
 from shortener.clicks.agents import AgentParser
+from shortener.request_ids import MAX_REQUEST_ID_LENGTH
 
+# The streams of docs/clicks.md: the api appends, the worker ingests (and owns the dead
+# letters: entries it could not ingest).
+STREAM = "clicks:stream"
+DEAD_LETTER_STREAM = "clicks:dead"
 VISITOR_LENGTH = 16  # hex characters: 64 bits, plenty to count distinct visitors in a day
-MAX_REQUEST_ID_LENGTH = 64  # nginx's are 32; a bound all the same
 MAX_HOST_LENGTH = 253
 REFERRER_SCHEMES = frozenset({"http", "https"})
 _ASCII_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")

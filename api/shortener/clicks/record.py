@@ -24,13 +24,11 @@ from redis.exceptions import RedisError
 from starlette.background import BackgroundTask
 
 from shortener.clicks.agents import AgentParser
-from shortener.clicks.event import click_event
+from shortener.clicks.event import STREAM, click_event
+from shortener.clicks.metrics import CLICKS_LOST, CLICKS_RECORDED, CLICKS_UNCONFIRMED
 from shortener.clicks.salt import DailySalt
-from shortener.metrics import CLICKS_LOST, CLICKS_RECORDED, CLICKS_UNCONFIRMED
 
 log = logging.getLogger(__name__)
-
-STREAM = "clicks:stream"
 
 
 def never_sent(error: RedisError) -> bool:
@@ -49,7 +47,7 @@ def utc_day(epoch_ms: int) -> date:
 class ClickRecorder:
     def __init__(self, cache: Redis, agents: AgentParser) -> None:
         self._cache = cache
-        self._agents = agents
+        self.agents = agents  # the redirect's rules ask it too (redirects/decide.py)
         self._salt = DailySalt(cache)
         self._batch: list[dict[str, str]] = []  # events waiting for the next pipeline
         self._next_send: asyncio.Task[None] | None = None
@@ -74,7 +72,7 @@ class ClickRecorder:
             CLICKS_LOST.inc()
             log.warning("click not recorded", extra={"link": link_id, "error": str(error)})
             return
-        event = click_event(link_id, at, request.headers, address, salt, self._agents)
+        event = click_event(link_id, at, request.headers, address, salt, self.agents)
         self._batch.append(event.fields())
         if self._next_send is None:
             # A task of its own, started on the loop's next turn: the clicks answered

@@ -1,14 +1,13 @@
 """Key material: generation, hashing and the display prefix.
 
-A key is `shk_` + 43 URL-safe characters (256 random bits). The database keeps only its
-SHA-256 and the first characters after `shk_` (the prefix people use to name a key).
+A key's shape is key_format.py's. The database keeps only its SHA-256 and the first
+characters after `shk_` (the prefix people use to name a key).
 """
 
 import hashlib
 import secrets
 
-KEY_MARKER = "shk_"
-PREFIX_LENGTH = 8
+from shortener.key_format import KEY_MARKER, PREFIX_LENGTH
 
 
 def new_key() -> str:

@@ -15,10 +15,11 @@ Nothing here needs a lock: one event loop per process, and no method awaits.
 import asyncio
 import logging
 import time
-from typing import TypeAlias
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from shortener.links.target import CacheAnswer, NoTarget
 
 log = logging.getLogger(__name__)
 
@@ -27,26 +28,28 @@ CHANGES_CHANNEL = "links:changed"
 CAPACITY = 20_000  # a few MB: far more codes than are popular within one second
 RESUBSCRIBE_SECONDS = 1.0
 
-Answer: TypeAlias = object  # what resolve.py caches: a Target, or its MISSING marker
-
 
 class LocalLinkCache:
     def __init__(self, seconds: float, capacity: int = CAPACITY) -> None:
         self.seconds = seconds
         self.capacity = capacity
-        self._entries: dict[str, tuple[Answer, float]] = {}
+        self._entries: dict[str, tuple[CacheAnswer, float]] = {}
 
-    def get(self, code: str) -> Answer | None:
+    def get(self, code: str) -> CacheAnswer:
+        """A Target, NO_LINK, or NOT_CACHED when this process has no fresh answer."""
         entry = self._entries.get(code)
         if entry is None:
-            return None
+            return NoTarget.NOT_CACHED
         answer, until = entry
         if until <= time.monotonic():
             self._entries.pop(code, None)
-            return None
+            return NoTarget.NOT_CACHED
         return answer
 
-    def put(self, code: str, answer: Answer, seconds: float) -> None:
+    def put(self, code: str, answer: CacheAnswer, seconds: float) -> None:
+        """Keep a Target or NO_LINK; anything else is not an answer to keep."""
+        if answer in (NoTarget.NOT_CACHED, NoTarget.CACHE_DOWN):
+            return
         seconds = min(seconds, self.seconds)
         if seconds <= 0:
             return

@@ -12,9 +12,10 @@ from psycopg import AsyncConnection
 from pydantic import ValidationError
 
 from shortener.backends import Backends
+from shortener.links.codes import CODE_PATTERN
+from shortener.links.lookup import LinkLookup
 from shortener.links.models import BatchItem, BatchResult, Link, LinkCreate, LinkUpdate
 from shortener.links.quota import take_creation_quota
-from shortener.links.resolve import CODE_PATTERN, forget_link, forget_links
 from shortener.links.store import (
     NewLink,
     StoredLink,
@@ -42,7 +43,7 @@ def present(link: StoredLink, settings: Settings) -> Link:
         updated_at=link.updated_at,
         expires_at=link.expires_at,
         max_visits=link.max_visits,
-        visits=link.clicks,
+        visits=link.visits,
         redirect_type=link.redirect_type,  # type: ignore[arg-type]
         forward_query=link.forward_query,
     )
@@ -128,7 +129,12 @@ async def _create_many(
 
 
 async def create_link(
-    backends: Backends, settings: Settings, policy: TargetPolicy, owner_id: int, request: LinkCreate
+    backends: Backends,
+    links: LinkLookup,
+    settings: Settings,
+    policy: TargetPolicy,
+    owner_id: int,
+    request: LinkCreate,
 ) -> tuple[StoredLink, bool]:
     url = normalised_url(request.url, policy)
     await take_creation_quota(backends.cache, owner_id, 1, settings.creation_quota_per_minute)
@@ -136,7 +142,7 @@ async def create_link(
         stored, created = await _create(conn, settings, owner_id, request, url)
     if created:
         # A scan may have cached this code as missing just before it existed.
-        await forget_link(backends, stored.code, required=False)
+        await links.forget([stored.code], required=False)
     return stored, created
 
 
@@ -154,6 +160,7 @@ def _parse_item(item: dict[str, Any], policy: TargetPolicy) -> tuple[LinkCreate,
 
 async def create_links_batch(
     backends: Backends,
+    links: LinkLookup,
     settings: Settings,
     policy: TargetPolicy,
     owner_id: int,
@@ -202,7 +209,7 @@ async def create_links_batch(
         )
     if created_codes:
         # Only cached "missing" answers can be there, and they expire within seconds.
-        await forget_links(backends, created_codes, required=False)
+        await links.forget(created_codes, required=False)
     failed = sum(1 for result in results if result.link is None)
     return BatchResult(created=len(created_codes), failed=failed, results=results)
 
@@ -243,7 +250,12 @@ async def list_links(
 
 
 async def update_link(
-    backends: Backends, policy: TargetPolicy, owner_id: int, code: str, patch: LinkUpdate
+    backends: Backends,
+    links: LinkLookup,
+    policy: TargetPolicy,
+    owner_id: int,
+    code: str,
+    patch: LinkUpdate,
 ) -> StoredLink:
     _could_be_a_code(code)
     changes = patch.model_dump(include=patch.model_fields_set)
@@ -253,20 +265,20 @@ async def update_link(
         return await read_link(backends, owner_id, code)
     # Drop the cached answer before and after the change: after, because a redirect may
     # have re-filled it from the old row in between.
-    await forget_link(backends, code, required=True)
+    await links.forget([code], required=True)
     async with backends.database.connection() as conn:
         stored = await update_owned_link(conn, owner_id, code, changes)
     if stored is None:
         raise not_found(code)
-    await forget_link(backends, code, required=False)
+    await links.forget([code], required=False)
     return stored
 
 
-async def delete_link(backends: Backends, owner_id: int, code: str) -> None:
+async def delete_link(backends: Backends, links: LinkLookup, owner_id: int, code: str) -> None:
     _could_be_a_code(code)
-    await forget_link(backends, code, required=True)
+    await links.forget([code], required=True)
     async with backends.database.connection() as conn:
         deleted = await delete_owned_link(conn, owner_id, code)
     if not deleted:
         raise not_found(code)
-    await forget_link(backends, code, required=False)
+    await links.forget([code], required=False)

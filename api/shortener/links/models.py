@@ -5,10 +5,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from shortener.links.codes import ALIAS_PATTERN
 from shortener.links.targets import MAX_URL_LENGTH
 
 RedirectType = Literal[301, 302, 307, 308]
-ALIAS_PATTERN = r"^[A-Za-z0-9_-]{3,64}$"
 # Paths the proxy or the api route themselves: an alias may never shadow one (compared
 # without regard to case, so that no alias even looks like one).
 RESERVED_ALIASES = frozenset(

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from shortener.dependencies import BackendsDep, SettingsDep, TargetPolicyDep, require_json
+from shortener.dependencies import BackendsDep, SettingsDep, require_json
 from shortener.keys.auth import AUTH_ERRORS, OwnerDep
 from shortener.links import manage
+from shortener.links.dependencies import LinkLookupDep, TargetPolicyDep
 from shortener.links.models import BatchCreate, BatchResult, Link, LinkCreate, LinkPage, LinkUpdate
 from shortener.problems import problem_doc
 
@@ -44,10 +45,11 @@ async def create_link(
     response: Response,
     owner: OwnerDep,
     backends: BackendsDep,
+    links: LinkLookupDep,
     settings: SettingsDep,
     policy: TargetPolicyDep,
 ) -> Link:
-    stored, created = await manage.create_link(backends, settings, policy, owner, body)
+    stored, created = await manage.create_link(backends, links, settings, policy, owner, body)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/links/{stored.code}"
     return manage.present(stored, settings)
@@ -68,10 +70,11 @@ async def create_links(
     body: BatchCreate,
     owner: OwnerDep,
     backends: BackendsDep,
+    links: LinkLookupDep,
     settings: SettingsDep,
     policy: TargetPolicyDep,
 ) -> BatchResult:
-    return await manage.create_links_batch(backends, settings, policy, owner, body.links)
+    return await manage.create_links_batch(backends, links, settings, policy, owner, body.links)
 
 
 @router.get("", summary="List your links, newest first", responses={**AUTH_ERRORS, **INVALID})
@@ -115,10 +118,12 @@ async def update_link(
     body: LinkUpdate,
     owner: OwnerDep,
     backends: BackendsDep,
+    links: LinkLookupDep,
     settings: SettingsDep,
     policy: TargetPolicyDep,
 ) -> Link:
-    return manage.present(await manage.update_link(backends, policy, owner, code, body), settings)
+    updated = await manage.update_link(backends, links, policy, owner, code, body)
+    return manage.present(updated, settings)
 
 
 @router.delete(
@@ -127,6 +132,8 @@ async def update_link(
     summary="Delete a link",
     responses={503: problem_doc("Cache unreachable"), **AUTH_ERRORS, **NOT_FOUND},
 )
-async def delete_link(code: str, owner: OwnerDep, backends: BackendsDep) -> Response:
-    await manage.delete_link(backends, owner, code)
+async def delete_link(
+    code: str, owner: OwnerDep, backends: BackendsDep, links: LinkLookupDep
+) -> Response:
+    await manage.delete_link(backends, links, owner, code)
     return Response(status_code=204)

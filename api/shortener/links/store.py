@@ -17,8 +17,10 @@ CODE_ATTEMPTS = 5
 COLUMNS = sql.SQL(
     "id, code, url, owner_id, is_alias, created_at, updated_at, expires_at, max_visits, "
     "visit_count, redirect_type, forward_query, "
-    # Clicks ingested by the worker's analytics (click_totals): the link's `visits`.
-    "coalesce((SELECT t.clicks FROM click_totals t WHERE t.link_id = links.id), 0) AS clicks"
+    # People's clicks ingested by the worker's analytics (click_totals): the link's
+    # `visits`, the same visits a visit limit counts (bots and HEAD are neither).
+    "coalesce((SELECT t.clicks - t.bot_clicks FROM click_totals t "
+    "WHERE t.link_id = links.id), 0) AS visits"
 )
 
 
@@ -36,7 +38,7 @@ class StoredLink:
     visit_count: int
     redirect_type: int
     forward_query: bool
-    clicks: int
+    visits: int
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,7 @@ async def delete_owned_link(conn: AsyncConnection, owner_id: int, code: str) -> 
 
 
 async def count_limited_visit(conn: AsyncConnection, link_id: int) -> bool:
-    """Count one redirect of a max_visits link; False once the limit is reached.
+    """Count one person's visit of a max_visits link; False once the limit is reached.
 
     A single conditional UPDATE: concurrent redirects serialise on the row, so exactly
     max_visits of them succeed, however many arrive at once.
@@ -234,3 +236,14 @@ async def count_limited_visit(conn: AsyncConnection, link_id: int) -> bool:
         (link_id,),
     )
     return cursor.rowcount == 1
+
+
+async def has_visits_left(conn: AsyncConnection, link_id: int) -> bool:
+    """Whether a max_visits link would still redirect a person, counting nothing (HEAD,
+    preview bots). False for a link deleted meanwhile, as its redirect would be a 404."""
+    cursor = await conn.execute(
+        "SELECT max_visits IS NULL OR visit_count < max_visits FROM links WHERE id = %s",
+        (link_id,),
+    )
+    row = await cursor.fetchone()
+    return row is not None and row[0]

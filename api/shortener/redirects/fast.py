@@ -2,26 +2,28 @@
 FastAPI's routing, exception handling and request wrappers run.
 
 Pure ASGI middleware, inside ObserveRequests (request id, metrics) and in front of the
-app. It answers only when nothing can differ from the route's answer: a GET, a path that
-is one code and no other route's, a link the caches know (`cached_answer`: this
-process's LocalLinkCache, then Redis), not expired and without a visit limit (those are
-counted in Postgres on every visit). The reply is the route's own: the same
-`redirect_reply`, the same click recording after it is sent. Everything else goes on to
-the app unchanged, with the caches' answer left in the scope (CACHE_ANSWER) so the route
-does not ask Redis twice. docs/performance.md has the profiles that made it worth having.
+app. It answers only when `decide` (decide.py) says FOLLOW for a GET of a path that is one
+code and no other route's, from what the caches know (`LinkLookup.cached`: this process's
+LocalLinkCache, then Redis). The reply is the route's own: the same `redirect_reply`, the
+same click recording after it is sent. Every other verdict goes on to the app unchanged,
+with the caches' answer left in the scope (CACHE_ANSWER) so the route does not ask Redis
+twice. docs/performance.md has the profiles that made it worth having.
 """
 
 from datetime import UTC, datetime
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shortener.backends import Backends
 from shortener.clicks.record import ClickRecorder
+from shortener.links.codes import CODE_PATTERN
+from shortener.links.lookup import LinkLookup
 from shortener.links.models import RESERVED_ALIASES
-from shortener.links.resolve import CACHE_ANSWER, CODE_PATTERN, Target, cached_answer
-from shortener.redirects.routes import redirect_reply
+from shortener.links.target import Target
+from shortener.redirects.decide import Verdict, Visitor, decide
+from shortener.redirects.routes import CACHE_ANSWER, redirect_reply
 from shortener.settings import Settings
 
 
@@ -30,13 +32,13 @@ class CachedRedirects:
         self,
         app: ASGIApp,
         *,
-        backends: Backends,
+        links: LinkLookup,
         settings: Settings,
         clicks: ClickRecorder,
         route: BaseRoute,
     ) -> None:
         self.app = app
-        self.backends = backends
+        self.links = links
         self.settings = settings
         self.clicks = clicks
         self.route = route  # GET /{code}: metrics label the answer with its template
@@ -59,10 +61,11 @@ class CachedRedirects:
         # /metrics is a code by its shape; no alias may take a path another route owns.
         if not CODE_PATTERN.fullmatch(code) or code.lower() in RESERVED_ALIASES:
             return None
-        answer = await cached_answer(self.backends, self.settings, code)
-        scope[CACHE_ANSWER] = answer  # for the route, should it answer instead
-        if not isinstance(answer, Target) or answer.limited:
-            return None  # the route goes to Postgres, or counts the visit there
-        if answer.expired(datetime.now(UTC)):
-            return None  # the route answers 410
-        return answer
+        answer = await self.links.cached(code)
+        visitor = Visitor("GET", Headers(scope=scope), self.clicks.agents)
+        if isinstance(answer, Target) and decide(answer, visitor, datetime.now(UTC)) is (
+            Verdict.FOLLOW
+        ):
+            return answer
+        scope[CACHE_ANSWER] = answer  # for the route, which answers instead
+        return None

@@ -2,8 +2,9 @@
 
 The one route on the hot path, so the one route that skips FastAPI's per-request work: it
 takes the Request and reads the app's state itself (`PlainRoute`). The code is the path's
-only parameter and needs no validation beyond resolve.CODE_PATTERN; no body, no response
-model. Every other route keeps typed dependencies (docs/performance.md has the numbers).
+only parameter and needs no validation beyond links.codes.CODE_PATTERN; no body, no
+response model. Every other route keeps typed dependencies (docs/performance.md has the
+numbers). What a request gets is decided in decide.py, for this route and fast.py alike.
 """
 
 from collections.abc import Callable, Coroutine
@@ -15,12 +16,19 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
-from shortener.backends import Backends
 from shortener.clicks.record import ClickRecorder
-from shortener.links.resolve import CACHE_ANSWER, NOT_ASKED, Target, resolve_link
-from shortener.links.store import count_limited_visit
+from shortener.links.codes import CODE_PATTERN
+from shortener.links.lookup import LinkLookup
+from shortener.links.manage import not_found
+from shortener.links.target import CacheAnswer, Target
 from shortener.problems import Problem
+from shortener.redirects.decide import Verdict, Visitor, decide
 from shortener.settings import Settings
+
+# The scope key under which fast.py leaves the caches' answer for a GET it did not answer
+# itself, so that the route does not ask them again: on a miss it goes straight to
+# Postgres, and a Redis that just failed is not asked to store the answer.
+CACHE_ANSWER = "shortener.cache_answer"
 
 
 class PlainRoute(APIRoute):
@@ -81,7 +89,7 @@ CODE_PARAMETER = {
     "name": "code",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+    "schema": {"type": "string", "pattern": f"^{CODE_PATTERN.pattern}$"},
 }
 
 
@@ -97,30 +105,41 @@ CODE_PARAMETER = {
 )
 async def follow_link(request: Request) -> RedirectResponse:
     code: str = request.path_params["code"]
+    if not CODE_PATTERN.fullmatch(code):
+        raise not_found(code)  # no backend is asked for what cannot be a code
     state = request.app.state
-    backends: Backends = state.backends
-    settings: Settings = state.settings
+    links: LinkLookup = state.link_lookup
     clicks: ClickRecorder = state.click_recorder
-    # What the caches said when redirects/fast.py asked them (a GET it could not answer).
-    cached = request.scope.get(CACHE_ANSWER, NOT_ASKED)
-    target = await resolve_link(backends, settings, code, cached)
-    if target is None:
-        raise Problem(404, "link-not-found", f"No link has the code {code!r}.")
-    if target.expired(datetime.now(UTC)):
-        raise Problem(410, "link-expired", f"The link {code!r} has expired.")
-    if target.limited:
-        # Counted in Postgres before answering: exact under any concurrency.
-        async with backends.database.connection() as conn:
-            if not await count_limited_visit(conn, target.id):
-                raise Problem(410, "link-exhausted", f"The link {code!r} has no visits left.")
-    reply = redirect_reply(target, request, settings)
+    # What the caches said when fast.py asked them (a GET it could not answer).
+    answer: CacheAnswer = request.scope.get(CACHE_ANSWER) or await links.cached(code)
+    visitor = Visitor(request.method, request.headers, clicks.agents)
+    verdict = decide(answer, visitor, datetime.now(UTC))
+    if verdict is Verdict.LOOK_UP:
+        answer = await links.resolve(code, answer)
+        verdict = decide(answer, visitor, datetime.now(UTC))
+    match verdict:
+        case Verdict.NOT_FOUND:
+            raise not_found(code)
+        case Verdict.EXPIRED:
+            raise Problem(410, "link-expired", f"The link {code!r} has expired.")
+        case Verdict.COUNT_VISIT if not await links.count_visit(answer):
+            # Counted in Postgres before answering: exact under any concurrency.
+            raise exhausted(code)
+        case Verdict.CHECK_VISITS if not await links.has_visits_left(answer):
+            raise exhausted(code)
+    assert isinstance(answer, Target)  # every verdict left is about a link
+    reply = redirect_reply(answer, request, state.settings)
     # The click is appended to the stream after the reply is sent: never a wait.
-    reply.background = clicks.after_reply(target.id, request)
+    reply.background = clicks.after_reply(answer.id, request)
     return reply
 
 
+def exhausted(code: str) -> Problem:
+    return Problem(410, "link-exhausted", f"The link {code!r} has no visits left.")
+
+
 def redirect_reply(target: Target, request: Request, settings: Settings) -> RedirectResponse:
-    """The answer for a link that may be followed (also sent by redirects/fast.py)."""
+    """The answer for a link that may be followed (also sent by fast.py)."""
     query = request.scope["query_string"]
     location = (
         with_forwarded_query(target.url, query.decode("latin-1"))
