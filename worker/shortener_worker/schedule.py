@@ -19,13 +19,14 @@ import logging
 import os
 import signal
 import time
+from contextlib import suppress
 from datetime import datetime
 from types import FrameType
 
 from redis import Redis
 from rq import Queue, cron_scheduler_registry
 from rq.cron import CronJob, CronScheduler
-from rq.exceptions import StopRequested
+from rq.exceptions import SchedulerNotFound, StopRequested
 from rq.utils import now
 
 from shortener_worker.backends import redis_connection
@@ -150,9 +151,13 @@ def run_cron(settings: WorkerSettings, name: str) -> None:
         while os.getppid() == worker_pid:
             try:
                 connection = redis_connection(settings)
-                # A name left registered by a run that failed would refuse this birth.
-                connection.zrem(cron_scheduler_registry.get_registry_key(), name)
-                build_cron(settings, connection, name, parent_pid=worker_pid).start()
+                scheduler = build_cron(settings, connection, name, parent_pid=worker_pid)
+                # A name left registered by a run that failed must not refuse this birth.
+                # RQ's registry refuses a known name (DuplicateSchedulerError), though rq
+                # 3.0.0 does not check inside register_birth's pipeline.
+                with suppress(SchedulerNotFound):
+                    cron_scheduler_registry.unregister(scheduler)
+                scheduler.start()
                 return  # start() returns once a stop was requested
             except StopRequested:
                 return
