@@ -5,7 +5,8 @@ CronScheduler takes no lock between instances: with three workers, each would en
 every job at every tick. `SharedCronScheduler` therefore claims each tick in Redis first
 (SET NX on a key naming the job and its tick), so however many workers run, each tick is
 enqueued exactly once. It also lets a tick pass while the job's previous run is still
-waiting in the queue: a backlog keeps the workers busy without piling up runs.
+waiting in the queue: a backlog keeps the workers busy without piling up runs. Both
+checks run before RQ's own loop, which then enqueues what is still due.
 
 | job                 | when                          | why                                   |
 |---------------------|-------------------------------|---------------------------------------|
@@ -18,13 +19,14 @@ import logging
 import os
 import signal
 import time
+from contextlib import suppress
 from datetime import datetime
 from types import FrameType
 
 from redis import Redis
 from rq import Queue, cron_scheduler_registry
 from rq.cron import CronJob, CronScheduler
-from rq.exceptions import StopRequested
+from rq.exceptions import SchedulerNotFound, StopRequested
 from rq.utils import now
 
 from shortener_worker.backends import redis_connection
@@ -80,20 +82,23 @@ class SharedCronScheduler(CronScheduler):
     parent_pid: int | None = None
 
     def enqueue_jobs(self) -> list[CronJob]:
+        """RQ's own loop, which enqueues every job whose `should_run()` is true, after
+        passing the ticks this scheduler must not enqueue: a tick is passed with
+        `set_enqueue_time`, as RQ's loop does after an enqueue, so the job's next time
+        moves on and RQ's loop finds it not due. (RQ has no hook between "due" and
+        "enqueue"; this keeps its loop instead of a copy.) All due ticks are claimed
+        before the first enqueue: an enqueue that fails (Redis away) loses every tick
+        claimed in this pass, not only its own.
+        """
         if self.parent_pid is not None and os.getppid() != self.parent_pid:
             raise StopRequested()
-        # RQ's loop, with the two checks before the enqueue.
-        enqueue_time = now()
-        enqueued: list[CronJob] = []
-        for job in self._cron_jobs:
+        pass_time = now()
+        for job in self.get_jobs():
             if not job.should_run():
                 continue
-            if not self.previous_run_waiting(job) and self.claim_tick(job, enqueue_time):
-                job.enqueue(self.connection)
-                enqueued.append(job)
-            # Claimed elsewhere or not: this scheduler's next look is one interval away.
-            job.set_enqueue_time(enqueue_time)
-        return enqueued
+            if self.previous_run_waiting(job) or not self.claim_tick(job, pass_time):
+                job.set_enqueue_time(pass_time)
+        return super().enqueue_jobs()
 
     def claim_tick(self, job: CronJob, enqueue_time: datetime) -> bool:
         """True for the first scheduler (of all workers) to ask for this job's tick.
@@ -146,9 +151,13 @@ def run_cron(settings: WorkerSettings, name: str) -> None:
         while os.getppid() == worker_pid:
             try:
                 connection = redis_connection(settings)
-                # A name left registered by a run that failed would refuse this birth.
-                connection.zrem(cron_scheduler_registry.get_registry_key(), name)
-                build_cron(settings, connection, name, parent_pid=worker_pid).start()
+                scheduler = build_cron(settings, connection, name, parent_pid=worker_pid)
+                # A name left registered by a run that failed must not refuse this birth.
+                # RQ's registry refuses a known name (DuplicateSchedulerError), though rq
+                # 3.0.0 does not check inside register_birth's pipeline.
+                with suppress(SchedulerNotFound):
+                    cron_scheduler_registry.unregister(scheduler)
+                scheduler.start()
                 return  # start() returns once a stop was requested
             except StopRequested:
                 return
