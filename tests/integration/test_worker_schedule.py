@@ -147,17 +147,11 @@ def test_a_run_left_in_the_intermediate_queue_does_not_hold_up_the_ticks(
     assert queued(queue) == {"ingest-clicks": 1}
 
 
-@pytest.mark.parametrize("left_registered", [False, True], ids=["fresh", "name-left-registered"])
 def test_the_cron_process_enqueues_and_stops_on_sigterm(
-    worker_settings: WorkerSettings, connection: Redis, queue: Queue, left_registered: bool
+    worker_settings: WorkerSettings, connection: Redis, queue: Queue
 ) -> None:
     name = "test-worker.cron"
     registry = cron_scheduler_registry.get_registry_key()
-    if left_registered:
-        # As a cron process that failed (Redis away) leaves its name. RQ's registry
-        # refuses a known name (DuplicateSchedulerError; rq 3.0.0 not yet at birth):
-        # were the birth refused, the process would retry for ever.
-        CronScheduler(connection, name=name).register_birth()
 
     process = start_cron(worker_settings, name)
     try:
