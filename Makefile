@@ -147,7 +147,7 @@ screenshots: venv ## Re-take docs/img/web-*.png: the web page's browser tests, o
 
 # ---- benchmarks (never timed assertions in tests) ----------------------------------------
 .PHONY: bench bench-ingest
-bench: venv ## Load test the production variant against nginx's own 301 (bench/results/; ARGS="--profile")
+bench: venv ## Load test the production variant against nginx's own 301 (bench/results/; ARGS="--repeat 3", "--profile")
 	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
 		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(BASE_IMAGES) && PYTHONPATH=. $(PYTHON) -m bench.run $(ARGS)
