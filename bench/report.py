@@ -1,5 +1,10 @@
-"""The results of `make bench`: a printed table, bench/results/latest.json, results.md and
-chart.png; and a summary of a py-spy profile (where an api process spends its time)."""
+"""The results of `make bench`: a printed table, bench/results/<UTC time>.json (every run's
+kept) and latest.json (a copy of the last), results.md and chart.png; and a summary of a
+py-spy profile (where an api process spends its time).
+
+With `--repeat N`, every figure is the median of the N repetitions, shown with its spread
+(lowest-highest) and kept per repetition in the JSON (summary.py).
+"""
 
 import json
 import os
@@ -14,6 +19,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 from matplotlib.ticker import NullFormatter
+
+from bench.summary import summarise, with_ratios
 
 # The targets of issue 7 (docs/performance.md), checked on every run.
 TARGETS = {
@@ -37,13 +44,20 @@ def target_met(name: str, result: dict) -> bool | None:
     return None
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
 # CPU time per request (us) by where it was spent; "machine" is the whole host's, so what
 # it has beyond the services is wrk's, Docker's userland proxy's and the kernel's.
 CPU_KEYS = ("api_cpu_us", "proxy_cpu_us", "cache_cpu_us", "database_cpu_us", "machine_cpu_us")
+
+
+# What the ingestion scenario adds (bench/drain.py).
+INGEST_KEYS = (
+    "backlog",
+    "synthetic",
+    "runs",
+    "seconds",
+    "run_overhead_ms",
+    "end_error_bound",
+)
 
 
 def _cpu(result: dict) -> str:
@@ -51,6 +65,17 @@ def _cpu(result: dict) -> str:
     if None in values:
         return "-"
     return ", ".join(f"{value:.0f}" for value in values)
+
+
+def _figure(result: dict, key: str, form: str) -> str:
+    """The figure, and its spread over the repetitions when there were several."""
+    value = result[key]
+    if value is None:
+        return "-"
+    low, high = result.get("spread", {}).get(key, (value, value))
+    if low == high:
+        return format(value, form)
+    return f"{value:{form}} ({low:{form}}-{high:{form}})"  # 19.7% (18.9%-21.6%)
 
 
 def table(scenarios: dict[str, dict]) -> str:
@@ -66,12 +91,12 @@ def table(scenarios: dict[str, dict]) -> str:
         cells = [
             name,
             str(result["connections"]),
-            f"{result['rps']:,.0f}{unit}",
-            _ms(result["p50_ms"]),
-            _ms(result["p90_ms"]),
-            _ms(result["p99_ms"]),
+            f"{_figure(result, 'rps', ',.0f')}{unit}",
+            _figure(result, "p50_ms", ".1f"),
+            _figure(result, "p90_ms", ".1f"),
+            _figure(result, "p99_ms", ".1f"),
             str(result["errors"]),
-            f"{result['ratio_to_ceiling']:.1%}",
+            _figure(result, "ratio_to_ceiling", ".1%"),
             _cpu(result),
             f"{verdict} {TARGETS.get(name, '')}".strip(),
         ]
@@ -82,14 +107,26 @@ def table(scenarios: dict[str, dict]) -> str:
 def chart(scenarios: dict[str, dict], path: Path, title: str) -> None:
     names = list(scenarios)
     rates = [scenarios[name]["rps"] for name in names]
+    # The spread over the repetitions as error bars (none for a single run).
+    ranges = [
+        scenarios[name].get("spread", {}).get("rps", (rate, rate))
+        for name, rate in zip(names, rates, strict=True)
+    ]
+    errors = [
+        [rate - low for rate, (low, _) in zip(rates, ranges, strict=True)],
+        [high - rate for rate, (_, high) in zip(rates, ranges, strict=True)],
+    ]
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
-    bars = left.barh(names, rates, color=["#888888", *["#3b75af"] * (len(names) - 1)])
+    bars = left.barh(names, rates, xerr=errors, color=["#888888", *["#3b75af"] * (len(names) - 1)])
     left.set_xscale("log")
+    left.xaxis.set_minor_formatter(NullFormatter())  # labels on powers of ten only
     left.invert_yaxis()
-    left.set_xlabel("requests/s (links/s, clicks/s), log scale")
-    for bar, name in zip(bars, names, strict=True):
+    left.set_xlabel(
+        "requests/s (links/s, clicks/s), log scale; bars: the median, lines: the spread"
+    )
+    for bar, name, (_, high) in zip(bars, names, ranges, strict=True):
         ratio = scenarios[name]["ratio_to_ceiling"]
-        left.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {ratio:.1%}", va="center")
+        left.text(high, bar.get_y() + bar.get_height() / 2, f" {ratio:.1%}", va="center")
     timed = [name for name in names if scenarios[name]["p50_ms"] is not None]
     positions = range(len(timed))
     right.barh(
@@ -109,13 +146,32 @@ def chart(scenarios: dict[str, dict], path: Path, title: str) -> None:
     plt.close(figure)
 
 
+def _figures(name: str, result: dict) -> dict:
+    """What the JSON keeps of a scenario's result."""
+    return (
+        {
+            key: result[key]
+            for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "errors", "ratio_to_ceiling")
+        }
+        | {"requests": result["requests"], "connections": result["connections"]}
+        | {key: result.get(key) for key in CPU_KEYS}
+        | {key: result[key] for key in INGEST_KEYS if key in result}
+        | ({"target_met": target_met(name, result)} if name in TARGETS else {})
+    )
+
+
 def write(
-    results: Path, scenarios: dict[str, dict], settings: dict, versions: dict, clicks: dict
+    results: Path,
+    repetitions: list[dict[str, dict]],
+    settings: dict,
+    versions: dict,
+    clicks: dict,
 ) -> int:
-    ceiling = scenarios["ceiling"]["rps"]
-    for result in scenarios.values():
-        result["ratio_to_ceiling"] = result["rps"] / ceiling
-    when = datetime.now(UTC).isoformat(timespec="seconds")
+    """The repetitions' scenarios (each with its own ceiling) -> table, JSON, chart."""
+    repetitions = [with_ratios(scenarios) for scenarios in repetitions]
+    scenarios = summarise(repetitions)
+    now = datetime.now(UTC)
+    when = now.isoformat(timespec="seconds")
     document = {
         "when": when,
         "machine": {
@@ -126,30 +182,54 @@ def write(
         "versions": versions,
         "settings": settings,
         "clicks": clicks,
+        # The medians over the repetitions, each with its spread: [lowest, highest].
         "scenarios": {
-            name: {
-                key: result[key]
-                for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "errors", "ratio_to_ceiling")
-            }
-            | {"requests": result["requests"], "connections": result["connections"]}
-            | {key: result.get(key) for key in CPU_KEYS}
-            | ({"target_met": target_met(name, result)} if name in TARGETS else {})
+            name: _figures(name, result) | {"spread": result["spread"]}
             for name, result in scenarios.items()
         },
+        "repetitions": [
+            {name: _figures(name, result) for name, result in repetition.items()}
+            for repetition in repetitions
+        ],
     }
     text = table(scenarios)
-    (results / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
+    # Every run's JSON is kept, named by the time it was written (UTC); latest.json too.
+    kept = results / f"{now.strftime('%Y%m%dT%H%M%SZ')}.json"
+    for path in (kept, results / "latest.json"):
+        path.write_text(json.dumps(document, indent=2) + "\n")
+    count = len(repetitions)
+    medians = f", medians of {count} repetitions (lowest-highest)" if count > 1 else ""
     summary = (
         f"make bench, {when}, {os.cpu_count()} cores, load average "
-        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}\n\n{text}\n\n"
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}{medians}\n\n{text}\n\n"
         f"clicks: {clicks['recorded']:.0f} recorded by the api, {clicks['lost']:.0f} lost, "
-        f"{clicks['unconfirmed']:.0f} unconfirmed, {clicks['ingested']} ingested by one worker\n"
+        f"{clicks['unconfirmed']:.0f} unconfirmed, {clicks['ingested']:.0f} ingested by one "
+        f"worker (and {clicks['synthetic']} synthetic ones added to the backlog)\n"
     )
+    if "ingest-clicks" in scenarios:
+        summary += _ingestion(scenarios["ingest-clicks"], repetitions)
     (results / "results.md").write_text(summary)
     chart(scenarios, results / "chart.png", f"make bench, {when}, {os.cpu_count()} cores")
     print("\n" + summary)
-    print(f"written: {results}/latest.json, results.md, chart.png")
+    print(f"written: {kept}, {results}/latest.json, results.md, chart.png")
     return 0
+
+
+def _ingestion(ingest: dict, repetitions: list[dict[str, dict]]) -> str:
+    """How the ingestion figure was taken, and how far it can be off (bench/drain.py)."""
+    bounds = [repetition["ingest-clicks"]["end_error_bound"] for repetition in repetitions]
+    worst = None if None in bounds else max(bounds)  # each repetition's must stay under 1%
+    overhead = _figure(ingest, "run_overhead_ms", ".0f")
+    within = "-" if worst is None else f"{worst:.2%}"
+    text = (
+        f"ingestion: a backlog of {_figure(ingest, 'backlog', ',.0f')} clicks drained in "
+        f"{_figure(ingest, 'seconds', '.1f')} s, {_figure(ingest, 'runs', 'g')} run(s), by "
+        f"the worker's clock; a run's fixed cost {overhead} ms: each rate is within {within} "
+        "of the steady one\n"
+    )
+    if worst is None or worst >= 0.01:
+        text += "ingestion: the end error may reach 1%: raise --ingest-backlog\n"
+    return text
 
 
 FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^:()]*)(?::\d+)?\)$")

@@ -5,9 +5,12 @@ project name of its own, seeds links, drives load with wrk from the host against
 127.0.0.1 only, and tears everything down with its volumes. Each scenario runs for a fixed
 time after a warm-up; every rate is also given as a share of the ceiling measured in the
 same run (nginx answering a static 301 itself, same container, same client, same
-connections), so a busy machine moves both. Results: bench/report.py.
+connections), so a busy machine moves both. `--repeat N` measures every scenario N times
+on the same stack, each time with its own ceiling, and reports each figure's median and
+spread. Results: bench/report.py; the method and how to compare runs: docs/performance.md.
 
-    make bench                        # every scenario (about 3 minutes)
+    make bench                        # every scenario once (about 3 minutes)
+    make bench ARGS="--repeat 3"      # three times: medians and spreads (about 7 minutes)
     make bench ARGS="--profile"       # and py-spy on one api replica during cache hits
 """
 
@@ -27,6 +30,7 @@ from pathlib import Path
 import httpx
 
 from bench import report
+from bench.drain import Drain, RunTotals, first_worker, run_totals, scrape
 from bench.nginx_conf import CEILING_PREFIX, bench_nginx_conf
 from tests.e2e.stack import REPO, Stack, run
 
@@ -37,16 +41,27 @@ FILES = [
     REPO / "docker-compose.prod.yml",
     BENCH / "docker-compose.bench.yml",
 ]
-# Seeded straight into Postgres: links the redirect scenarios ask for.
+# Seeded straight into Postgres: links the redirect scenarios ask for; the misses take
+# fresh codes in every repetition.
 HIT_CODES = 10_000
-MISS_CODES = 120_000
+MISS_CODES_PER_REPETITION = 120_000
 BATCH_SIZE = 1000
+# The ingestion backlog is topped up to this many clicks: at ~30,000 clicks/s about 10 s
+# of work, against a run's fixed cost of some ms: an error well under 1%
+# (docs/performance.md, "Ingestion, by the worker's clock").
+INGEST_BACKLOG = 300_000
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
     parser.add_argument("--rounds", type=int, default=2, help="of ceiling and cache hits")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="every scenario N times: medians and spreads"
+    )
+    parser.add_argument(
+        "--ingest-backlog", type=int, default=INGEST_BACKLOG, help="clicks, at least"
+    )
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up")
     parser.add_argument("--connections", type=int, default=64, help="for the redirects")
     parser.add_argument("--create-connections", type=int, default=16)
@@ -54,23 +69,32 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-calls", type=int, default=8)
     parser.add_argument("--profile", action="store_true", help="py-spy during cache hits")
     parser.add_argument("--keep", action="store_true", help="leave the stack up (debugging)")
-    return parser.parse_args()
+    args = parser.parse_args()
+    # The miss codes have six digits: a million, fresh ones for 8 repetitions at most.
+    if not 1 <= args.repeat <= 1_000_000 // MISS_CODES_PER_REPETITION:
+        parser.error(f"--repeat: 1 to {1_000_000 // MISS_CODES_PER_REPETITION}")
+    return args
 
 
-def seed_links(stack: Stack) -> tuple[list[str], list[str]]:
-    """Hit and miss codes, inserted in one statement each (no API quota, no cache fill)."""
+def seed_links(stack: Stack, miss_codes: int) -> tuple[list[str], list[str], range]:
+    """Hit and miss codes, inserted in one statement each (no API quota, no cache fill);
+    and the ids of the hit links."""
     hits = [f"bh{n:06d}" for n in range(HIT_CODES)]
-    misses = [f"bm{n:06d}" for n in range(MISS_CODES)]
-    stack.sql(
+    misses = [f"bm{n:06d}" for n in range(miss_codes)]
+    first_hit = stack.sql(
         "INSERT INTO shortener.links (code, url)"  # noqa: S608 (constants of this module)
         " SELECT 'bh' || lpad(n::text, 6, '0'), 'https://example.org/hit/' || n"
         f" FROM generate_series(0, {HIT_CODES - 1}) n;"
         "INSERT INTO shortener.links (code, url)"
         " SELECT 'bm' || lpad(n::text, 6, '0'), 'https://example.org/miss/' || n"
-        f" FROM generate_series(0, {MISS_CODES - 1}) n;"
+        f" FROM generate_series(0, {miss_codes - 1}) n;"
         "ANALYZE shortener.links;"
+        "SELECT min(id) FROM shortener.links WHERE code LIKE 'bh%';"
     )
-    return hits, misses
+    # Fresh tables: the ids are one sequence's, so these are hit links (or, were there a
+    # gap, miss links that follow them): every synthetic click is of a link that exists.
+    first = int(first_hit.split()[-1])
+    return hits, misses, range(first, first + HIT_CODES)
 
 
 # The services whose CPU time per request the redirect and create scenarios report (the
@@ -241,48 +265,6 @@ def api_metric(stack: Stack, name: str) -> float:
     return total
 
 
-def ingestion(stack: Stack) -> dict:
-    """One worker drains the stream the scenarios filled; timed by the database's clock."""
-    backlog = int(stack.redis("XLEN", "clicks:stream"))
-    before = int(stack.sql("SELECT count(*) FROM shortener.clicks"))
-    worker = stack.compose("ps", "--all", "--quiet", "worker").split()[0]
-    run(["docker", "start", worker])
-    # Sample count(*) every 0.1 s inside the database container until the backlog is in,
-    # or nothing moved for 20 s.
-    query = "SELECT count(*), extract(epoch FROM clock_timestamp()) FROM shortener.clicks"
-    poll = f"""
-    last=-1; still=0
-    while :; do
-      row=$(psql -U postgres -d shortener -tAc "{query}")
-      echo "$row"; count=${{row%%|*}}
-      [ "$count" -ge {before + backlog} ] && break
-      if [ "$count" = "$last" ]; then still=$((still+1)); else still=0; fi
-      [ "$still" -ge 200 ] && break
-      last=$count; sleep 0.1
-    done
-    """
-    samples = [
-        (int(count), float(at))
-        for count, at in (
-            line.split("|") for line in stack.exec("database", "sh", "-c", poll).split()
-        )
-    ]
-    started = max(at for count, at in samples if count == samples[0][0])
-    final_count, finished = samples[-1]
-    ingested = final_count - samples[0][0]
-    return {
-        "rps": ingested / (finished - started) if finished > started else 0.0,
-        "requests": ingested,
-        "p50_ms": None,
-        "p90_ms": None,
-        "p99_ms": None,
-        "errors": before + backlog - final_count,
-        "connections": 1,
-        "unit": "clicks/s",
-        "backlog": backlog,
-    }
-
-
 def versions(stack: Stack) -> dict:
     api = stack.exec(
         "api",
@@ -380,44 +362,122 @@ def main() -> int:
 
 
 def measure(stack: Stack, args: argparse.Namespace, work: Path, results: Path) -> int:
+    # The worker's ingestion totals before anything was clicked (a worker serves them).
+    totals = run_totals(scrape(first_worker(stack)))
     # The workers would ingest while the redirects run: stopped, the stream keeps the
     # clicks for the ingestion scenario, and the redirect numbers are the api's alone.
     stack.compose("stop", "worker")
-    hits, misses = seed_links(stack)
-    hit_file, miss_file = work / "hit-codes", work / "miss-codes"
+    hits, misses, hit_links = seed_links(stack, MISS_CODES_PER_REPETITION * args.repeat)
+    hit_file = work / "hit-codes"
     hit_file.write_text("\n".join(hits) + "\n")
-    miss_file.write_text("\n".join(hits + misses) + "\n")
     key = stack.exec("api", "python", "-m", "shortener.keys", "create", "bench").strip()
-    base_url = stack.base_url
-    wrk = Wrk(base_url, args.threads, stack)
+    wrk = Wrk(stack.base_url, args.threads, stack)
+    drain = Drain(stack, hit_links, args.ingest_backlog)
+    initial = totals
+    fresh = FreshCodes(hits, misses)
+    repetitions: list[dict[str, dict]] = []
+    for number in range(1, args.repeat + 1):
+        scenarios, totals = repetition(
+            stack, args, wrk, key, work, results, hit_file, fresh, drain, totals, number
+        )
+        repetitions.append(scenarios)
+
+    clicks = {
+        "recorded": api_metric(stack, "shortener_clicks_recorded_total"),
+        "lost": api_metric(stack, "shortener_clicks_lost_total"),
+        "unconfirmed": api_metric(stack, "shortener_clicks_unconfirmed_total"),
+        # The api's clicks among those the worker stored: all of them, once, if equal.
+        "ingested": totals.ingested - initial.ingested - drain.synthetic - drain.probes,
+        "synthetic": drain.synthetic,
+    }
+    settings = {
+        "wrk_threads": args.threads,
+        "connections": args.connections,
+        "create_connections": args.create_connections,
+        "duration_s": args.duration,
+        "rounds_of_ceiling_and_hits": args.rounds,
+        "repetitions": args.repeat,
+        "warmup_s": args.warmup,
+        "hit_codes": HIT_CODES,
+        "miss_codes": len(misses),
+        "hit_popularity": "zipf s=1",
+        "batch_calls": args.batch_calls,
+        "ingest_backlog_at_least": args.ingest_backlog,
+        "compose_files": [str(path.relative_to(REPO)) for path in FILES],
+        "api_replicas": len(stack.compose("ps", "--quiet", "api").split()),
+        "ceiling": f"nginx `return 301` at {CEILING_PREFIX}<code>, same container and wrk script",
+        "nginx_rate_limits": "raised to 1000000r/s per address (bench only)",
+        "creation_quota_per_minute": 0,
+    }
+    return report.write(results, repetitions, settings, versions(stack), clicks)
+
+
+class FreshCodes:
+    """Codes never asked yet, for the cache misses of each repetition: the hit codes
+    first (so the first misses also fill the cache for the hits), then the miss codes."""
+
+    def __init__(self, hits: list[str], misses: list[str]) -> None:
+        self.hits = hits
+        self.codes = hits + misses
+        self.position = 0
+
+    def write(self, path: Path) -> Path:
+        path.write_text("\n".join(self.codes[self.position :]) + "\n")
+        return path
+
+    def asked(self, requests: int, connections: int) -> list[str]:
+        """Move past what a run asked (plus the requests still in flight when it ended);
+        the hit codes it did not reach, to be asked once before the hits are measured."""
+        self.position += requests + connections
+        rest = self.hits[self.position :]
+        self.position = max(self.position, len(self.hits))
+        if self.position > len(self.codes):
+            print(
+                "bench: the miss scenario ran out of fresh codes: some were hits", file=sys.stderr
+            )
+        return rest
+
+
+def repetition(
+    stack: Stack,
+    args: argparse.Namespace,
+    wrk: Wrk,
+    key: str,
+    work: Path,
+    results: Path,
+    hit_file: Path,
+    fresh: FreshCodes,
+    drain: Drain,
+    totals: RunTotals,
+    number: int,
+) -> tuple[dict[str, dict], RunTotals]:
+    """Every scenario once, with its own ceiling; the worker's totals after it."""
     scenarios: dict[str, dict] = {}
+    of = f" [{number}/{args.repeat}]" if args.repeat > 1 else ""
 
     def step(name: str) -> None:
-        print(f"bench: {name}...", flush=True)
+        print(f"bench{of}: {name}...", flush=True)
 
-    # Misses first, over codes never asked: the hit codes, then more. So the misses also
-    # fill the cache for the hit scenario (when they reach past the hit codes).
     step("cache-miss redirects (codes never asked before)")
+    miss_file = fresh.write(work / "miss-codes")
     redirects(wrk, args, miss_file, "once", CEILING_PREFIX, args.warmup)  # wrk and nginx warm
     scenarios["redirect-cache-miss"] = redirects(wrk, args, miss_file, "once", "/", args.duration)
-    asked = scenarios["redirect-cache-miss"]["requests"]
-    if asked > len(hits) + len(misses):
-        print("bench: the miss scenario ran out of fresh codes: some were hits", file=sys.stderr)
-    if asked < len(hits):  # a slow run: ask the rest of the hit codes once
-        rest = work / "rest-of-hit-codes"
-        rest.write_text("\n".join(hits[asked:]) + "\n")
-        redirects(wrk, args, rest, "once", "/", args.duration)
+    rest = fresh.asked(scenarios["redirect-cache-miss"]["requests"], args.connections)
+    if rest:  # a slow run: ask the rest of the hit codes once
+        rest_file = work / "rest-of-hit-codes"
+        rest_file.write_text("\n".join(rest) + "\n")
+        redirects(wrk, args, rest_file, "once", "/", args.duration)
 
     # The ceiling and the cache hits alternate, so a busy machine weighs on both alike.
     rounds: dict[str, list[dict]] = {"ceiling": [], "redirect-cache-hit": []}
-    for number in range(1, args.rounds + 1):
-        step(f"round {number}/{args.rounds}: ceiling (nginx's own 301), then cache-hit redirects")
+    for round_ in range(1, args.rounds + 1):
+        step(f"round {round_}/{args.rounds}: ceiling (nginx's own 301), then cache-hit redirects")
         redirects(wrk, args, hit_file, "zipf", CEILING_PREFIX, args.warmup)
         rounds["ceiling"].append(
             redirects(wrk, args, hit_file, "zipf", CEILING_PREFIX, args.duration)
         )
         redirects(wrk, args, hit_file, "zipf", "/", args.warmup)
-        profiling = args.profile and number == args.rounds
+        profiling = args.profile and round_ == args.rounds and number == args.repeat
         with profiler(stack, args.duration, results) if profiling else _nothing():
             rounds["redirect-cache-hit"].append(
                 redirects(wrk, args, hit_file, "zipf", "/", args.duration)
@@ -429,34 +489,11 @@ def measure(stack: Stack, args: argparse.Namespace, work: Path, results: Path) -
     scenarios["create-single"] = wrk("create.lua", args.duration, args.create_connections, key)
 
     step(f"batch creation, {BATCH_SIZE} links per call")
-    scenarios["create-batch-1000"] = batch_create(base_url, key, args.batch_calls)
+    scenarios["create-batch-1000"] = batch_create(stack.base_url, key, args.batch_calls)
 
-    clicks = {
-        "recorded": api_metric(stack, "shortener_clicks_recorded_total"),
-        "lost": api_metric(stack, "shortener_clicks_lost_total"),
-        "unconfirmed": api_metric(stack, "shortener_clicks_unconfirmed_total"),
-    }
-    step("click ingestion, one worker, the backlog of the scenarios above")
-    scenarios["ingest-clicks"] = ingestion(stack)
-    clicks["ingested"] = scenarios["ingest-clicks"]["requests"]
-
-    settings = {
-        "wrk_threads": args.threads,
-        "connections": args.connections,
-        "create_connections": args.create_connections,
-        "duration_s": args.duration,
-        "rounds_of_ceiling_and_hits": args.rounds,
-        "warmup_s": args.warmup,
-        "hit_codes": HIT_CODES,
-        "hit_popularity": "zipf s=1",
-        "batch_calls": args.batch_calls,
-        "compose_files": [str(path.relative_to(REPO)) for path in FILES],
-        "api_replicas": len(stack.compose("ps", "--quiet", "api").split()),
-        "ceiling": f"nginx `return 301` at {CEILING_PREFIX}<code>, same container and wrk script",
-        "nginx_rate_limits": "raised to 1000000r/s per address (bench only)",
-        "creation_quota_per_minute": 0,
-    }
-    return report.write(results, scenarios, settings, versions(stack), clicks)
+    step(f"click ingestion, one worker, a backlog of at least {args.ingest_backlog:,} clicks")
+    scenarios["ingest-clicks"], totals = drain(totals)
+    return scenarios, totals
 
 
 @contextmanager

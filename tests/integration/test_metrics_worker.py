@@ -100,6 +100,11 @@ def test_a_scrape_shows_the_backlog_before_ingestion_and_the_counts_after(
 
     assert runs("ingest-clicks", "succeeded") == 1
     assert runs("ingest-clicks", "failed") == 0
+    # The run's own account: its six entries (every outcome) and its wall time, together.
+    assert sample(registry, "shortener_worker_click_ingest_runs_total") == 1
+    assert sample(registry, "shortener_worker_click_ingest_entries_total") == 6
+    seconds = sample(registry, "shortener_worker_click_ingest_seconds_total")
+    assert seconds is not None and 0 < seconds < 30
     assert runs("purge-expired-links", "failed") == 1
     assert runs("purge-old-clicks", "succeeded") == 0  # every job listed, counted or not
     assert sample(registry, "shortener_worker_queue_jobs", queue=queue.name, state="queued") == 0
@@ -119,6 +124,28 @@ def test_counts_are_totals_across_runs_and_workers(
         )
     runs = sample(registry, "shortener_worker_jobs_total", job="ingest-clicks", outcome="succeeded")
     assert runs == 2
+    assert sample(registry, "shortener_worker_click_ingest_runs_total") == 2
+    assert sample(registry, "shortener_worker_click_ingest_entries_total") == 2
+
+
+def test_runs_that_find_nothing_add_no_time(
+    queue: Queue, registry: CollectorRegistry, owner_db: psycopg.Connection, cache: redis.Redis
+) -> None:
+    """An idle worker runs every second: its empty runs must not dilute the rate."""
+    cache.xadd(stream.STREAM, click(add_link(owner_db, "once")))
+    queue.enqueue(JOBS["ingest-clicks"])
+    work_off(queue, CountingSimpleWorker)
+    seconds = sample(registry, "shortener_worker_click_ingest_seconds_total")
+    assert sample(registry, "shortener_worker_click_ingest_runs_total") == 1
+
+    for _ in range(2):
+        queue.enqueue(JOBS["ingest-clicks"])
+    work_off(queue, CountingSimpleWorker)
+    runs = sample(registry, "shortener_worker_jobs_total", job="ingest-clicks", outcome="succeeded")
+    assert runs == 3
+    assert sample(registry, "shortener_worker_click_ingest_runs_total") == 1
+    assert sample(registry, "shortener_worker_click_ingest_seconds_total") == seconds
+    assert sample(registry, "shortener_worker_click_ingest_entries_total") == 1
 
 
 def test_the_oldest_entrys_age_is_how_far_ingestion_is_behind(
@@ -143,6 +170,7 @@ def test_the_http_endpoint_serves_them(worker_settings: WorkerSettings) -> None:
         server.server_close()
     assert "shortener_worker_redis_up 1.0" in text
     assert 'shortener_worker_jobs_total{job="ingest-clicks",outcome="succeeded"}' in text
+    assert "shortener_worker_click_ingest_seconds_total 0.0" in text
     # A registry of its own: not the scraping process's CPU and memory.
     assert "process_cpu_seconds_total" not in text
 

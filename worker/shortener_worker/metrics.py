@@ -12,6 +12,9 @@ worker is on no other); `make metrics` prints them.
 
 shortener_worker_jobs_total{job, outcome}     runs succeeded / failed, by job name
 shortener_worker_click_events_total{outcome}  ingested, duplicates, orphans, dead_lettered
+shortener_worker_click_ingest_runs_total      ingestion runs that found entries
+shortener_worker_click_ingest_seconds_total   their wall time, by the work horse's clock
+shortener_worker_click_ingest_entries_total   their entries, added with their seconds
 shortener_worker_click_stream_entries         entries in clicks:stream: not yet ingested
 shortener_worker_click_stream_pending         delivered to a consumer, not yet acked
 shortener_worker_click_stream_lag             not yet delivered to the group
@@ -93,7 +96,7 @@ class CountingWorker(CountJobOutcomes, Worker):
 
 class RedisCollector:
     """A prometheus_client collector: everything in one pipelined round trip per scrape,
-    a dozen cheap commands (lengths, counts, two small hashes)."""
+    a dozen cheap commands (lengths, counts, three small hashes)."""
 
     def __init__(self, connection: Redis, queues: Sequence[str]) -> None:
         self._connection = connection
@@ -129,6 +132,7 @@ class RedisCollector:
         pipe.time()  # Redis' clock, which made the entry ids: the oldest entry's age
         pipe.hgetall(JOB_OUTCOMES)
         pipe.hgetall(tally.KEY)
+        pipe.hgetall(tally.RUNS_KEY)
         pipe.xlen(stream.STREAM)
         pipe.xlen(stream.DEAD_LETTERS)
         pipe.xrange(stream.STREAM, count=1)
@@ -139,7 +143,7 @@ class RedisCollector:
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply if isinstance(reply, RedisError) else RedisError(str(reply))
-        now, jobs, clicks, entries, dead, oldest, *queue_counts = replies
+        now, jobs, clicks, ingest_runs, entries, dead, oldest, *queue_counts = replies
         group = ingest_group(groups)
 
         runs = CounterMetricFamily(
@@ -161,6 +165,7 @@ class RedisCollector:
         totals = {key.decode(): int(value) for key, value in clicks.items()}
         for outcome in tally.OUTCOMES:
             events.add_metric([outcome], totals.get(outcome, 0))
+        run_totals = {key.decode(): float(value) for key, value in ingest_runs.items()}
 
         seconds, microseconds = now
         oldest_age = 0.0
@@ -180,6 +185,24 @@ class RedisCollector:
         metrics: list[Metric] = [
             runs,
             events,
+            # Written together at the end of each run (tally.add_run): entries / seconds
+            # between two scrapes is the rate of the runs that ended in between.
+            CounterMetricFamily(
+                "shortener_worker_click_ingest_runs",
+                "Ingestion runs that found entries (empty runs are not counted), all workers.",
+                value=run_totals.get("runs", 0),
+            ),
+            CounterMetricFamily(
+                "shortener_worker_click_ingest_seconds",
+                "Wall time of those runs, connections included, by the clock of the process "
+                "that ran each.",
+                value=run_totals.get("seconds", 0),
+            ),
+            CounterMetricFamily(
+                "shortener_worker_click_ingest_entries",
+                "Entries those runs dealt with (every outcome), added with their seconds.",
+                value=run_totals.get("entries", 0),
+            ),
             GaugeMetricFamily(
                 "shortener_worker_click_stream_entries",
                 f"Entries in {stream.STREAM}: clicks not yet ingested, and pending ones.",

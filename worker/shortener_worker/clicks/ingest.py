@@ -9,7 +9,9 @@ One run, in this order (docs/clicks.md, "Ingestion"):
 3. per batch: malformed entries to the dead-letter stream; the rest in ONE transaction
    (clicks keyed by stream id + rollups of the new ones); COMMIT; only then XACK;
 4. trim the stream up to the oldest entry still pending or undelivered, and forget the
-   consumers of workers long gone.
+   consumers of workers long gone;
+5. a run that found entries adds its wall time (connections included) and their number to
+   the worker's totals: entries / seconds is ingestion's rate by its own clock.
 
 A crash anywhere leaves entries pending, never acked without their commit; the stream id
 key makes writing them again harmless. So several runs, on several workers, may overlap.
@@ -51,6 +53,11 @@ class IngestReport:
     trimmed: int = 0  # entries deleted from the stream after their ingestion
     batches: int = 0
 
+    @property
+    def entries(self) -> int:
+        """Entries this run dealt with, whatever their outcome."""
+        return self.ingested + self.duplicates + self.orphans + self.dead_lettered
+
 
 @dataclass
 class ClickBatch:
@@ -71,15 +78,19 @@ class ClickBatch:
         return batch
 
 
-def ingest_clicks() -> dict[str, int]:
-    """The RQ job: one bounded ingestion run; returns its counts."""
+def ingest_clicks() -> dict[str, int | float]:
+    """The RQ job: one bounded ingestion run; returns its counts and its wall time."""
+    started = time.perf_counter()
     settings = current_settings()
     consumer = consumer_name()
     with database(settings) as conn, redis_connection(settings) as cache:
         # Autocommit: each batch opens its own transaction, committed before its XACK.
         conn.autocommit = True
         report = ingest(conn, cache, settings, consumer)
-    counts = asdict(report)
+        seconds = time.perf_counter() - started
+        if report.entries:
+            tally.add_run(cache, seconds, report.entries)
+    counts: dict[str, int | float] = {**asdict(report), "seconds": round(seconds, 6)}
     if report.batches or report.trimmed:
         log.info("ingested clicks", extra={"consumer": consumer, **counts})
     return counts
