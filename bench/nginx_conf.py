@@ -1,7 +1,7 @@
 """The bench's nginx configuration: nginx/nginx.conf as production runs it, with the
 per-address rates raised (all of wrk's traffic comes from one address) and one location
 added, nginx's own static 301: the ceiling every scenario is compared with. Written by
-bench/run.py each run, mounted by bench/docker-compose.bench.yml; nowhere else."""
+bench/production_stack.py each run, mounted by bench/docker-compose.bench.yml; nowhere else."""
 
 import re
 

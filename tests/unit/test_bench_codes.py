@@ -1,9 +1,9 @@
-"""`make bench --repeat N` (bench/run.py FreshCodes): each repetition's cache misses ask
+"""`make bench --repeat N` (bench/codes.py FreshCodes): each repetition's cache misses ask
 codes no earlier one asked, and the hit codes are all asked once before hits are measured."""
 
 from pathlib import Path
 
-from bench.run import FreshCodes
+from bench.codes import FreshCodes
 
 
 def lines(path: Path) -> list[str]:
