@@ -1,6 +1,6 @@
 -- wrk script: POST /api/links, one new link (random code) per request.
 --   wrk ... -s create.lua URL -- API_KEY
--- `done` (report.lua) prints one line "WRK_JSON {...}" for bench/run.py.
+-- `done` (report.lua) prints one line "WRK_JSON {...}" for bench/wrk_runs.py.
 
 local counter = 0
 local started = 0
@@ -22,5 +22,5 @@ function request()
   return wrk.format("POST", "/api/links", headers, body)
 end
 
--- `done`: the report bench/run.py reads, from report.lua beside this script.
+-- `done`: the report bench/wrk_runs.py reads, from report.lua beside this script.
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "report.lua")

@@ -5,7 +5,7 @@
 -- MODE "once": each code in turn, never one twice (until the list runs out): every
 --              request is a cache miss. With several threads each takes its own slice.
 -- PREFIX: "/" for the api; "/.bench/ceiling/" sends the same requests to nginx's own 301.
--- `done` (report.lua) prints one line "WRK_JSON {...}" for bench/run.py.
+-- `done` (report.lua) prints one line "WRK_JSON {...}" for bench/wrk_runs.py.
 
 local codes, cumulative = {}, {}
 local mode, prefix = "zipf", "/"
@@ -61,5 +61,5 @@ function request()
   return wrk.format("GET", prefix .. code)
 end
 
--- `done`: the report bench/run.py reads, from report.lua beside this script.
+-- `done`: the report bench/wrk_runs.py reads, from report.lua beside this script.
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "report.lua")

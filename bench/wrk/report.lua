@@ -1,4 +1,4 @@
--- The end-of-run report both bench scripts give bench/run.py: one line "WRK_JSON {...}".
+-- The end-of-run report both bench scripts give bench/wrk_runs.py: one line "WRK_JSON {...}".
 -- Loaded by each script with dofile (wrk has no module path of its own).
 
 function done(summary, latency, requests)
