@@ -30,7 +30,7 @@ def production_stack(keep: bool) -> Iterator[tuple[Stack, Path]]:
         secrets_dir = work / "secrets"
         run([str(REPO / "scripts" / "secrets.sh"), str(secrets_dir)])
         conf = work / "nginx.conf"
-        conf.write_text(bench_nginx_conf((REPO / "nginx" / "nginx.conf").read_text()))
+        conf.write_text(bench_nginx_conf(REPO / "nginx"))
         conf.chmod(0o644)
         os.environ["BENCH_NGINX_CONF"] = str(conf)
         stack = Stack(secrets_dir, files=FILES, name=f"shortener-bench-{secrets.token_hex(3)}")

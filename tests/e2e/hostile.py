@@ -11,7 +11,8 @@ import httpx
 from tests.e2e.stack import Stack
 
 PROBLEM = "application/problem+json"
-# nginx's limit for /api/*: 10/s with a burst of 20 (nginx/nginx.conf), shared by the session.
+# nginx's limit for /api/*: 10/s with a burst of 20 (nginx/includes/limits.conf), shared
+# by the session.
 RATE_LIMIT_WAIT_SECONDS = 1.0
 RATE_LIMIT_RETRIES = 30
 

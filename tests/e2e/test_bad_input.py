@@ -428,7 +428,7 @@ def hold(address: tuple[str, int], client: SlowClient, give_up: float) -> None:
 
 
 def test_slow_clients_are_cut_off_by_nginx(stack: Stack) -> None:
-    """client_header_timeout and client_body_timeout are 10 s (nginx/nginx.conf)."""
+    """client_header_timeout and client_body_timeout are 10 s (nginx/includes/limits.conf)."""
     host, _, port = stack.base_url.removeprefix("http://").partition(":")
     header = b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Slow: "
     body_head = b"POST /api/links HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"

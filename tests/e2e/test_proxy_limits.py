@@ -35,6 +35,12 @@ def assert_proxy_problem(response: httpx.Response, *statuses: int) -> dict:
     return problem
 
 
+def methods(response: httpx.Response) -> set[str]:
+    """The methods a 405 names: exactly one Allow header (RFC 9110 15.5.6)."""
+    [allow] = response.headers.get_list("allow")
+    return {method.strip() for method in allow.split(",")}
+
+
 @pytest.fixture
 def anonymous(stack: Stack) -> Iterator[httpx.Client]:
     """No API key: nginx's limits apply before the api looks at keys."""
@@ -101,9 +107,41 @@ def test_batch_endpoint_takes_bodies_up_to_four_megabytes(anonymous: httpx.Clien
 def test_nginx_answers_its_own_404_405_414_as_problems(anonymous: httpx.Client) -> None:
     assert_proxy_problem(anonymous.get("/metrics"), 404)
     assert_proxy_problem(anonymous.get("/static/no-such-file.css"), 404)
-    assert_proxy_problem(anonymous.post("/"), 405)
+    refused = anonymous.post("/")
+    assert_proxy_problem(refused, 405)
+    assert methods(refused) == {"GET", "HEAD"}
     # Found while parsing the request line, before any location applies.
     assert_proxy_problem(anonymous.get("/" + "a" * 9000), 414)
+
+
+def test_every_405_names_the_methods_that_would_work(
+    anonymous: httpx.Client, refilled_buckets: None
+) -> None:
+    # The page and its assets: nginx serves them, GET and HEAD only.
+    for method, path in (("PUT", "/"), ("DELETE", "/static/app.css"), ("TRACE", "/")):
+        response = anonymous.request(method, path)
+        assert_proxy_problem(response, 405)
+        assert methods(response) == {"GET", "HEAD"}, (method, path)
+    # nginx refuses TRACE before any location, on the api's paths too: its Allow must be
+    # the api's own, which any other refused method (PUT) gets from the api itself.
+    for path in (
+        "/health/ready",
+        "/NoSuchCode",
+        "/api/links",
+        "/api/links/batch",
+        "/api/links/NoSuchCode",
+        "/api/links/NoSuchCode/stats",
+    ):
+        by_nginx, by_api = anonymous.request("TRACE", path), anonymous.put(path)
+        assert_proxy_problem(by_nginx, 405)
+        assert by_api.status_code == 405, (path, by_api.text)
+        assert methods(by_nginx) == methods(by_api), path
+    assert methods(anonymous.request("TRACE", "/NoSuchCode")) == {"GET", "HEAD"}
+    # Where nothing is, a refused TRACE is a 404 like any other method's: no 405 there.
+    for path in ("/api/no-such-thing", "/metrics"):
+        response = anonymous.request("TRACE", path)
+        assert_proxy_problem(response, 404)
+        assert "allow" not in response.headers
 
 
 def test_api_problems_pass_through_untouched(anonymous: httpx.Client) -> None:

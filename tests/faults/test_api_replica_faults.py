@@ -1,8 +1,8 @@
 """One api replica SIGKILLed under steady load (the production variant's two replicas).
 
 nginx retries a request that failed on the dead replica (connection refused or reset, no
-answer) on the other one (proxy_next_upstream in nginx/nginx.conf), so clients see at most
-a handful of failures; Docker's restart policy brings the replica back.
+answer) on the other one (proxy_next_upstream in nginx/includes/upstream.conf), so clients
+see at most a handful of failures; Docker's restart policy brings the replica back.
 
 The kill is SIGKILL to the replica's main process, found with `docker inspect`: that is
 what a crash or the kernel's OOM killer does. `docker kill --signal KILL` would deliver

@@ -39,7 +39,7 @@ def test_prod_up_refuses_an_empty_secret_file_naming_it(tmp_path: Path) -> None:
 
 # service -> (the secret left empty, what its refusal must say). The api's settings code
 # is also the migrate job's. The data stores read theirs in their images' entrypoints (the
-# cache's checks its ACL file first: docker-compose.yml); Postgres reads its superuser
+# cache's checks its ACL file first: cache/start.sh); Postgres reads its superuser
 # password only on the first boot (afterwards it is in the database): checked then.
 REFUSALS = {
     "api": ("redis_password", "REDIS_PASSWORD_FILE: secret file /run/secrets/redis_password"),

@@ -3,8 +3,8 @@
 A `Traffic` runs paced threads (each with its own keep-alive connection, as browsers and
 API clients have) for the life of a `with` block. Every request's start, duration and
 outcome are kept, so a test can ask what happened in any time window: before, during and
-after the fault it injected. Tests keep rates under nginx's limits (nginx/nginx.conf: redirects
-200 r/s, api 10 r/s with a burst of 20, per client address; every test client shares one
+after the fault it injected. Tests keep rates under nginx's limits (nginx/includes/limits.conf:
+redirects 200 r/s, api 10 r/s with a burst of 20, per client address; every test client shares one
 address, the bridge gateway's) so that nginx's 429s never stand in for the system's answers.
 """
 
