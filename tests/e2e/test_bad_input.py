@@ -97,6 +97,24 @@ def test_a_batch_item_is_judged_alone_and_named_by_index(stack: Stack, api: http
     assert count_links(stack) == before
 
 
+def test_dates_and_times_are_only_their_documented_text(stack: Stack, api: httpx.Client) -> None:
+    # pydantic's lax mode read `0` as 1970-01-01 and numbers (or digits as text) as Unix
+    # timestamps; the schema says date (YYYY-MM-DD) and RFC 3339 date-time.
+    code = create(api, url="https://example.org/dated")["code"]
+    before = count_links(stack)
+    for name in ("from", "to"):
+        for value in ("0", "2026-01-01T00:00:00Z"):
+            response = api.get(f"/api/links/{code}/stats", params={name: value})
+            assert_problem(response, 422, name)
+    for expires_at in (1900000000, "1900000000", "2030-01-01T00:00Z"):
+        body = {"url": "https://example.org/", "expires_at": expires_at}
+        assert_problem(post_json(api, "/api/links", body), 422, "expires_at")
+        changed = api.patch(f"/api/links/{code}", json={"expires_at": expires_at})
+        assert_problem(changed, 422, "expires_at")
+    assert count_links(stack) == before
+    assert api.get(f"/api/links/{code}").json()["expires_at"] is None
+
+
 NOT_JSON = [
     None,
     "text/plain",

@@ -135,6 +135,35 @@ async def test_patch_can_clear_expiry_and_change_redirect_type(client: httpx.Asy
     assert response.headers["cache-control"] == "private, max-age=3600"
 
 
+async def test_expiry_is_rfc_3339_text_never_a_timestamp(
+    client: httpx.AsyncClient, app_db: psycopg.Connection
+) -> None:
+    # Lower-case "t" and "z", a fraction, an offset: RFC 3339, stored as the instant meant.
+    link = await create(client, expires_at="2099-06-01t12:00:00.5+02:00")
+    stored = app_db.execute(
+        "SELECT expires_at = '2099-06-01 10:00:00.5+00' FROM links WHERE code = %s",
+        (link["code"],),
+    ).fetchone()
+    assert stored == (True,)
+    # A Unix timestamp, as a number or as text (pydantic's lax mode took both), is refused
+    # on create, PATCH and in a batch, and changes nothing.
+    for timestamp in (4070908800, "4070908800"):
+        created = await client.post("/api/links", json={"url": TARGET, "expires_at": timestamp})
+        assert created.status_code == 422
+        assert [e["field"] for e in created.json()["errors"]] == ["expires_at"]
+        patched = await client.patch(f"/api/links/{link['code']}", json={"expires_at": timestamp})
+        assert patched.status_code == 422
+        assert [e["field"] for e in patched.json()["errors"]] == ["expires_at"]
+        batch = await client.post(
+            "/api/links/batch", json={"links": [{"url": TARGET, "expires_at": timestamp}]}
+        )
+        (item,) = batch.json()["results"]
+        assert item["status"] == 422
+        assert [e["field"] for e in item["problem"]["errors"]] == ["expires_at"]
+    assert app_db.execute("SELECT count(*) FROM links").fetchone() == (1,)
+    assert (await client.get(f"/api/links/{link['code']}")).json() == link
+
+
 async def test_max_visits_holds_exactly_under_concurrency(
     client: httpx.AsyncClient, app_db: psycopg.Connection
 ) -> None:

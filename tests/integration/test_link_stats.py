@@ -87,6 +87,13 @@ async def test_stats_range_is_selectable_and_validated(
     assert too_long.status_code == 422
     not_a_date = await client.get(f"/api/links/{code}/stats", params={"to": "yesterday"})
     assert [e["field"] for e in not_a_date.json()["errors"]] == ["to"]
+    # pydantic's lax mode took `0` as 1970-01-01 and a date-time as its day: only
+    # YYYY-MM-DD is a day here (the others: tests/unit/test_http_errors.py).
+    for name, value in (("to", "0"), ("from", "0"), ("to", f"{today.isoformat()}T00:00:00Z")):
+        lax = await client.get(f"/api/links/{code}/stats", params={name: value})
+        assert lax.status_code == 422
+        assert lax.headers["content-type"] == "application/problem+json"
+        assert lax.json()["errors"] == [{"field": name, "message": "must be a date as YYYY-MM-DD"}]
 
 
 async def test_stats_are_owner_scoped(client: httpx.AsyncClient, postgres) -> None:  # type: ignore[no-untyped-def]

@@ -71,6 +71,60 @@ def test_invalid_create_names_the_field(client: TestClient, body: dict, field: s
     assert fields(client.post("/api/links", json=body)) == [field]
 
 
+# Forms pydantic's lax mode took: Unix timestamps (as numbers and as text), no seconds, an
+# offset without its colon, a space for the "T", a date alone, no offset.
+NOT_RFC_3339 = [
+    1900000000,
+    "1900000000",
+    0,
+    "2030-01-01",
+    "2030-01-01T00:00Z",
+    "2030-01-01 00:00:00Z",
+    "2030-01-01T00:00:00+0100",
+    "2030-01-01T00:00:00+01",
+    "2030-01-01T00:00:00",
+    "20300101T000000Z",
+    True,
+]
+
+
+@pytest.mark.parametrize("expires_at", NOT_RFC_3339)
+def test_expiry_must_be_rfc_3339_text_with_an_offset(
+    client: TestClient, expires_at: object
+) -> None:
+    created = client.post("/api/links", json={"url": "https://e.org", "expires_at": expires_at})
+    assert fields(created) == ["expires_at"]
+    assert problem(created)["errors"][0]["message"] == (
+        "must be an RFC 3339 date-time string with a time zone"
+    )
+    patched = client.patch("/api/links/abc", json={"expires_at": expires_at})
+    assert fields(patched) == ["expires_at"]
+    # Batch items: tests/integration/test_links_api.py (the batch needs the database).
+
+
+# `to=0` was taken as 1970-01-01; a date-time as its day; 86400 as 1970-01-02.
+NOT_A_DAY = [
+    "0",
+    "86400",
+    "1e3",
+    "2026-01-01T00:00:00",
+    "2026-01-01T00:00:00Z",
+    "2026-1-1",
+    "20260101",
+    "2026-01-01 ",
+    "2026-02-30",
+    "yesterday",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", NOT_A_DAY)
+@pytest.mark.parametrize("name", ["from", "to"])
+def test_stats_range_takes_only_iso_days(client: TestClient, name: str, value: str) -> None:
+    response = client.get("/api/links/abc/stats", params={name: value})
+    assert fields(response) == [name]
+
+
 def test_patch_refuses_null_for_fields_that_cannot_be_cleared(client: TestClient) -> None:
     response = client.patch("/api/links/abc", json={"url": None, "redirect_type": None})
     assert sorted(fields(response)) == ["redirect_type", "url"]

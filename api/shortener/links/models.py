@@ -3,10 +3,11 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shortener.links.codes import ALIAS_PATTERN
 from shortener.links.targets import MAX_URL_LENGTH
+from shortener.timestamps import Timestamp
 
 RedirectType = Literal[301, 302, 307, 308]
 # Paths the proxy or the api route themselves: an alias may never shadow one (compared
@@ -22,17 +23,10 @@ BATCH_LIMIT = 1000
 EXAMPLE_URL = "https://example.org/a/long/path?with=query"
 
 
-def _rfc3339_text(value: Any) -> Any:
-    # pydantic would also take a Unix timestamp; the API promises RFC 3339 text only.
-    if value is not None and not isinstance(value, str | datetime):
-        raise ValueError("must be an RFC 3339 date-time string with a time zone")
-    return value
-
-
 # Strict where pydantic's lax mode would accept what the schema calls invalid: 0 or "yes"
-# for a boolean, "10" for an integer (schemathesis' negative-data check holds us to it).
+# for a boolean, "10" for an integer (schemathesis' negative-data check holds us to it);
+# a number for `expires_at` (Timestamp, shortener/timestamps.py).
 StrictFlag = Annotated[bool, Field(strict=True)]
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 
 
 def _future(expires_at: datetime | None) -> datetime | None:

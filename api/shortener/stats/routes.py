@@ -11,6 +11,7 @@ from shortener.links.manage import read_link
 from shortener.problems import invalid_field, problem_doc
 from shortener.stats import store
 from shortener.stats.models import Counts, Day, LinkStats, Referrer
+from shortener.timestamps import IsoDate
 
 router = APIRouter(prefix="/api/links", tags=["stats"])
 
@@ -48,10 +49,11 @@ async def link_stats(
     owner: OwnerDep,
     backends: BackendsDep,
     first: Annotated[
-        date | None, Query(alias="from", description="First UTC day (default: 29 days ago).")
+        IsoDate | None,
+        Query(alias="from", description="First UTC day, YYYY-MM-DD (default: 29 days ago)."),
     ] = None,
     last: Annotated[
-        date | None, Query(alias="to", description="Last UTC day (default: today).")
+        IsoDate | None, Query(alias="to", description="Last UTC day, YYYY-MM-DD (default: today).")
     ] = None,
 ) -> LinkStats:
     first, last = stats_range(first, last)
