@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
 
+from shortener.apidocs.routes import router as apidocs_router
 from shortener.backends import Backends
 from shortener.clicks.agents import agent_parser
 from shortener.clicks.metrics import refresh_stream_gauges
@@ -102,7 +103,8 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
             "(`Authorization: Bearer <key>`; create one with `make api-key NAME=...`). "
             "Errors are RFC 9457 problem+json."
         ),
-        docs_url="/api/docs",
+        # /api/docs is ours (apidocs/): Swagger UI from this origin, no CDN. No ReDoc.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
@@ -122,6 +124,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.include_router(links_router)
     app.include_router(stats_router)
     app.include_router(qr_router)
+    app.include_router(apidocs_router)
     # Last: /{code} matches any single path segment the routes above did not claim.
     app.include_router(redirects_router)
     # A GET for a link the caches know skips the routing.
