@@ -84,7 +84,17 @@ if ! "${compose[@]}" up --detach --build --wait --wait-timeout "${UP_TIMEOUT:-30
 fi
 
 port="$("${compose[@]}" port proxy 8080 | tail -n1)"
+# The closing hint names the make targets of the variant just started. `make api-key`
+# serves both: `compose exec` finds the running api by project name, whatever its files.
+stop="make down   remove data too: make clean"
+for arg in "$@"; do
+  case "$arg" in
+    *docker-compose.prod.yml) stop="make prod-down" ;;
+  esac
+done
 echo
-echo "The shortener is up: http://${port}"
-echo "  shorten:  curl -sS -X POST -H 'Content-Type: application/json' -d '{\"url\":\"https://example.org/\"}' http://${port}/api/links"
-echo "  logs: make logs   stop: make down   remove data too: make clean"
+echo "The shortener is up: http://${port}   (API reference: http://${port}/api/docs)"
+echo "  shorten: writes need an API key; make one (it is printed once), then send it:"
+echo '    KEY=$(make -s api-key NAME=me)'
+echo "    curl -sS -X POST -H \"Authorization: Bearer \$KEY\" -H 'Content-Type: application/json' -d '{\"url\":\"https://example.org/\"}' http://${port}/api/links"
+echo "  logs: make logs   stop: ${stop}"

@@ -174,3 +174,12 @@ class Stack:
                 return
             time.sleep(1)
         raise AssertionError(f"{service} not healthy after {timeout} s\n{self.logs()}")
+
+
+def run_up_hint(stack: Stack, up_output: str) -> str:
+    """Run the two commands `make up`'s closing hint prints (make a key, then shorten with
+    it) as a person pasting them would, in the stack's environment: curl's output."""
+    lines = [line.strip() for line in up_output.splitlines()]
+    make_key = next(line for line in lines if line.startswith("KEY=$(make"))
+    shorten = next(line for line in lines if line.startswith("curl "))
+    return run(["bash", "-euo", "pipefail", "-c", f"{make_key}\n{shorten}"], stack.env).stdout

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.stack import REPO, Stack, run
+from tests.e2e.stack import REPO, Stack, run, run_up_hint
 
 pytestmark = pytest.mark.e2e
 
@@ -173,6 +173,17 @@ def test_failed_migration_keeps_api_and_worker_from_starting(fresh_secrets: Path
             assert state["StartedAt"].startswith("0001-01-01"), f"{service} was started"
     finally:
         stack.down()
+
+
+def test_up_ends_with_a_hint_whose_commands_work(stack: Stack) -> None:
+    # `make up` again on the running stack, with the stack's own file: nothing changes, and
+    # the closing hint is printed. Its key step and its curl, pasted, create a link.
+    up = [str(REPO / "scripts" / "up.sh"), "-f", "docker-compose.yml"]
+    result = run(up, env={**stack.env, "UP_TIMEOUT": "180"}, timeout=400)
+    assert "stop: make down" in result.stdout
+    assert f"{stack.base_url}/api/docs" in result.stdout
+    link = json.loads(run_up_hint(stack, result.stdout))
+    assert link["url"] == "https://example.org/", link
 
 
 def test_http_client_sees_no_server_error_on_bad_input(client: httpx.Client) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import REPO, Stack, make_secrets, run
+from tests.e2e.stack import REPO, Stack, make_secrets, run, run_up_hint
 
 pytestmark = pytest.mark.e2e
 
@@ -229,6 +229,17 @@ def test_missing_secret_file_stops_startup_naming_it(tmp_path: Path) -> None:
         assert str(folder / "redis_users.acl") in result.stderr
     finally:
         stack.down()
+
+
+def test_prod_up_ends_with_a_hint_whose_commands_work(prod: Stack) -> None:
+    # `make prod-up` again on the running variant: nothing changes, the hint is printed. It
+    # names the prod targets (no `make clean` offered), and `make api-key` reaches this
+    # variant's api: pasted, its two commands create a link.
+    result = run(PROD_UP, env={**prod.env, "UP_TIMEOUT": "180"}, timeout=400)
+    assert "stop: make prod-down" in result.stdout
+    assert "make clean" not in result.stdout
+    link = json.loads(run_up_hint(prod, result.stdout))
+    assert link["url"] == "https://example.org/", link
 
 
 # Last: it leaves one api replica stopped.
