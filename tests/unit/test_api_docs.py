@@ -98,6 +98,14 @@ def test_every_file_the_page_names_is_served_here(anonymous: TestClient, name: s
     assert response.headers["cache-control"] == "no-cache"
     again = anonymous.get(f"/api/docs/{name}", headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304
+    head = anonymous.head(f"/api/docs/{name}")
+    assert (head.status_code, head.headers["etag"]) == (200, response.headers["etag"])
+
+
+def test_head_answers_like_get(anonymous: TestClient) -> None:
+    response = anonymous.head("/api/docs")
+    assert response.status_code == 200
+    assert response.headers["content-security-policy"] == POLICY
 
 
 def test_the_start_script_asks_no_other_origin(anonymous: TestClient) -> None:

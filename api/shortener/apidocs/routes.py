@@ -63,7 +63,7 @@ def page_html(title: str, openapi_url: str) -> str:
 """
 
 
-@router.get(PAGE)
+@router.api_route(PAGE, methods=["GET", "HEAD"])
 async def api_docs(request: Request) -> HTMLResponse:
     app = request.app
     return HTMLResponse(
@@ -72,7 +72,7 @@ async def api_docs(request: Request) -> HTMLResponse:
     )
 
 
-@router.get(PAGE + "/{name}")
+@router.api_route(PAGE + "/{name}", methods=["GET", "HEAD"])
 async def api_docs_asset(name: str, request: Request) -> Response:
     if name not in ASSETS:
         raise HTTPException(404, "No such file of the API's documentation page.")
