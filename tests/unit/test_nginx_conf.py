@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from shortener.apidocs.routes import ASSETS, PAGE
 from shortener.app import create_app
 from shortener.settings import Settings
 from tests.e2e.stack import REPO
@@ -69,7 +70,8 @@ def api(app: FastAPI) -> Iterator[TestClient]:
 
 def api_paths(app: FastAPI) -> list[str]:
     """Every path the api publishes through nginx, a sample code in place of {code}."""
-    templates = [*app.openapi()["paths"], app.openapi_url, app.docs_url]
+    docs = [PAGE, *(f"{PAGE}/{name}" for name in ASSETS)]  # not in the schema
+    templates = [*app.openapi()["paths"], app.openapi_url, *docs]
     return sorted({re.sub(r"\{[^}]+\}", "abc123", path) for path in templates if path})
 
 
