@@ -85,15 +85,20 @@ def test_every_operation_answers_as_documented(case: schemathesis.Case) -> None:
 # routes), so a run creates links and then reads, changes, deletes them and asks for their
 # stats, also after they were deleted: states a call with a random code never reaches.
 # Bounded like the test above: derandomized (one fixed sequence of scenarios), no example
-# database, a few calls per scenario.
+# database, a few calls per scenario. 60 scenarios, not 25: with 25 the one fixed sequence
+# changed its draws after unrelated schema edits and then never PATCHed a link that existed
+# (seen on 2026-12-07: 0 of 16 runs); 60 reached every operation in each run tried.
 STATEFUL_SETTINGS = hypothesis.settings(
-    max_examples=25,
+    max_examples=60,
     stateful_step_count=6,
     derandomize=True,
     database=None,
     deadline=None,
     suppress_health_check=list(hypothesis.HealthCheck),
 )
+
+
+TARGET_WRITES = {"POST /api/links", "PATCH /api/links/{code}"}
 
 
 def test_sequences_of_linked_calls_answer_as_documented(
@@ -103,8 +108,9 @@ def test_sequences_of_linked_calls_answer_as_documented(
         # Generated text is almost never an acceptable target, so nearly every create would
         # end in 422 and leave nothing to follow. Here the text becomes the path of a valid
         # target (the stateless test above already feeds arbitrary URLs to the normaliser).
-        creates = context.operation is not None and context.operation.label == "POST /api/links"
-        if creates and isinstance(body, dict) and isinstance(body.get("url"), str):
+        # PATCH too: a change is only seen to succeed when its target is acceptable.
+        writes = context.operation is not None and context.operation.label in TARGET_WRITES
+        if writes and isinstance(body, dict) and isinstance(body.get("url"), str):
             return {**body, "url": "https://example.org/" + quote(body["url"], safe="")}
         return body
 
