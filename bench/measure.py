@@ -1,13 +1,14 @@
 """One `make bench` run on a stack that is up: the workers stopped and the links seeded,
-`--repeat` repetitions (bench/repetition.py), then the click counts, the settings and the
-versions handed to bench/report.py, which writes and prints the results."""
+`--repeat` repetitions (bench/repetition.py), each followed by the click counts so far; the
+counts, the settings and the versions handed to bench/report.py, which writes and prints
+the results and returns the exit status its checks give (bench/checks.py)."""
 
 import argparse
 from pathlib import Path
 
 from bench import report
 from bench.codes import HIT_CODES, MISS_CODES_PER_REPETITION, FreshCodes, seed_links
-from bench.drain import Drain, first_worker, run_totals, scrape
+from bench.drain import Drain, RunTotals, first_worker, run_totals, scrape
 from bench.nginx_conf import CEILING_PREFIX
 from bench.production_stack import FILES
 from bench.repetition import repetition
@@ -16,8 +17,22 @@ from bench.wrk_runs import Wrk
 from tests.e2e.stack import REPO, Stack
 
 
+def click_counts(stack: Stack, drain: Drain, totals: RunTotals, initial: RunTotals) -> dict:
+    """The clicks so far: the api's counters (every replica), and the api's clicks among
+    those the worker stored since `initial` (the synthetic and probe clicks taken out)."""
+    return {
+        "recorded": api_metric(stack, "shortener_clicks_recorded_total"),
+        "lost": api_metric(stack, "shortener_clicks_lost_total"),
+        "unconfirmed": api_metric(stack, "shortener_clicks_unconfirmed_total"),
+        # All of the api's clicks, once each, if equal to recorded (bench/checks.py).
+        "ingested": totals.ingested - initial.ingested - drain.synthetic - drain.probes,
+        "synthetic": drain.synthetic,
+    }
+
+
 def measure(stack: Stack, args: argparse.Namespace, work: Path, results: Path) -> int:
-    # The worker's ingestion totals before anything was clicked (a worker serves them).
+    # The worker's ingestion totals before anything was clicked, or any link seeded (a
+    # worker serves them): the api's clicks are counted from here, not from a first drain.
     totals = run_totals(scrape(first_worker(stack)))
     # The workers would ingest while the redirects run: stopped, the stream keeps the
     # clicks for the ingestion scenario, and the redirect numbers are the api's alone.
@@ -31,20 +46,16 @@ def measure(stack: Stack, args: argparse.Namespace, work: Path, results: Path) -
     initial = totals
     fresh = FreshCodes(hits, misses)
     repetitions: list[dict[str, dict]] = []
+    clicks: list[dict] = []
     for number in range(1, args.repeat + 1):
         scenarios, totals = repetition(
             stack, args, wrk, key, work, results, hit_file, fresh, drain, totals, number
         )
         repetitions.append(scenarios)
+        # Every click of this repetition's redirects is in by now (its drain took the
+        # stream), so each repetition's clicks are checked on their own.
+        clicks.append(click_counts(stack, drain, totals, initial))
 
-    clicks = {
-        "recorded": api_metric(stack, "shortener_clicks_recorded_total"),
-        "lost": api_metric(stack, "shortener_clicks_lost_total"),
-        "unconfirmed": api_metric(stack, "shortener_clicks_unconfirmed_total"),
-        # The api's clicks among those the worker stored: all of them, once, if equal.
-        "ingested": totals.ingested - initial.ingested - drain.synthetic - drain.probes,
-        "synthetic": drain.synthetic,
-    }
     settings = {
         "wrk_threads": args.threads,
         "connections": args.connections,

@@ -4,6 +4,9 @@ py-spy profile (where an api process spends its time).
 
 With `--repeat N`, every figure is the median of the N repetitions, shown with its spread
 (lowest-highest) and kept per repetition in the JSON (summary.py).
+
+The run is judged by checks.py: what it prints and keeps, and the exit status `write`
+returns (a failed correctness check, in any repetition: checks.CHECK_FAILED).
 """
 
 import json
@@ -20,29 +23,8 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 from matplotlib.ticker import NullFormatter
 
+from bench.checks import TARGETS, judge, target_met
 from bench.summary import summarise, with_ratios
-
-# The targets of issue 7 (docs/performance.md), checked on every run.
-TARGETS = {
-    "redirect-cache-hit": "ratio >= 0.20, p99 <= 20 ms, 0 errors",
-    "redirect-cache-miss": "ratio >= 0.05",
-    "create-batch-1000": "p50 < 500 ms per call",
-    "ingest-clicks": ">= 20,000 clicks/s",
-}
-
-
-def target_met(name: str, result: dict) -> bool | None:
-    ratio = result.get("ratio_to_ceiling") or 0
-    if name == "redirect-cache-hit":
-        return ratio >= 0.20 and result["p99_ms"] <= 20 and result["errors"] == 0
-    if name == "redirect-cache-miss":
-        return ratio >= 0.05
-    if name == "create-batch-1000":
-        return result["p50_ms"] < 500
-    if name == "ingest-clicks":
-        return result["rps"] >= 20_000
-    return None
-
 
 # CPU time per request (us) by where it was spent; "machine" is the whole host's, so what
 # it has beyond the services is wrk's, Docker's userland proxy's and the kernel's.
@@ -78,14 +60,14 @@ def _figure(result: dict, key: str, form: str) -> str:
     return f"{value:{form}} ({low:{form}}-{high:{form}})"  # 19.7% (18.9%-21.6%)
 
 
-def table(scenarios: dict[str, dict]) -> str:
+def table(scenarios: dict[str, dict], targets: dict[str, bool | None]) -> str:
     lines = [
         "| scenario | conns | rps | p50 ms | p90 ms | p99 ms | errors | ratio to ceiling "
         "| CPU us/request: api, proxy, cache, database, machine | target |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, result in scenarios.items():
-        met = target_met(name, result)
+        met = targets.get(name)
         verdict = "" if met is None else ("met" if met else "MISSED")
         unit = f" {result['unit']}" if "unit" in result else ""
         cells = [
@@ -146,8 +128,8 @@ def chart(scenarios: dict[str, dict], path: Path, title: str) -> None:
     plt.close(figure)
 
 
-def _figures(name: str, result: dict) -> dict:
-    """What the JSON keeps of a scenario's result."""
+def _figures(name: str, result: dict, met: bool | None) -> dict:
+    """What the JSON keeps of a scenario's result, and whether it met its target."""
     return (
         {
             key: result[key]
@@ -156,7 +138,8 @@ def _figures(name: str, result: dict) -> dict:
         | {"requests": result["requests"], "connections": result["connections"]}
         | {key: result.get(key) for key in CPU_KEYS}
         | {key: result[key] for key in INGEST_KEYS if key in result}
-        | ({"target_met": target_met(name, result)} if name in TARGETS else {})
+        | {key: result[key] for key in ("max_ms", "calls") if key in result}  # batches
+        | ({"target_met": met} if name in TARGETS else {})
     )
 
 
@@ -165,11 +148,14 @@ def write(
     repetitions: list[dict[str, dict]],
     settings: dict,
     versions: dict,
-    clicks: dict,
+    clicks: list[dict],
 ) -> int:
-    """The repetitions' scenarios (each with its own ceiling) -> table, JSON, chart."""
+    """The repetitions' scenarios (each with its own ceiling) and the click counts after
+    each one's drain -> table, JSON, chart; the exit status the checks give (checks.py)."""
     repetitions = [with_ratios(scenarios) for scenarios in repetitions]
     scenarios = summarise(repetitions)
+    judgement = judge(repetitions, scenarios, clicks)
+    totals = clicks[-1]
     now = datetime.now(UTC)
     when = now.isoformat(timespec="seconds")
     document = {
@@ -181,18 +167,22 @@ def write(
         },
         "versions": versions,
         "settings": settings,
-        "clicks": clicks,
+        "clicks": totals,
         # The medians over the repetitions, each with its spread: [lowest, highest].
         "scenarios": {
-            name: _figures(name, result) | {"spread": result["spread"]}
+            name: _figures(name, result, judgement.targets.get(name)) | {"spread": result["spread"]}
             for name, result in scenarios.items()
         },
         "repetitions": [
-            {name: _figures(name, result) for name, result in repetition.items()}
+            {
+                name: _figures(name, result, target_met(name, result))
+                for name, result in repetition.items()
+            }
             for repetition in repetitions
         ],
+        "checks": judgement.document(),
     }
-    text = table(scenarios)
+    text = table(scenarios, judgement.targets)
     # Every run's JSON is kept, named by the time it was written (UTC); latest.json too.
     kept = results / f"{now.strftime('%Y%m%dT%H%M%SZ')}.json"
     for path in (kept, results / "latest.json"):
@@ -202,17 +192,18 @@ def write(
     summary = (
         f"make bench, {when}, {os.cpu_count()} cores, load average "
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}{medians}\n\n{text}\n\n"
-        f"clicks: {clicks['recorded']:.0f} recorded by the api, {clicks['lost']:.0f} lost, "
-        f"{clicks['unconfirmed']:.0f} unconfirmed, {clicks['ingested']:.0f} ingested by one "
-        f"worker (and {clicks['synthetic']} synthetic ones added to the backlog)\n"
+        f"clicks: {totals['recorded']:.0f} recorded by the api, {totals['lost']:.0f} lost, "
+        f"{totals['unconfirmed']:.0f} unconfirmed, {totals['ingested']:.0f} ingested by one "
+        f"worker (and {totals['synthetic']} synthetic ones added to the backlog)\n"
     )
     if "ingest-clicks" in scenarios:
         summary += _ingestion(scenarios["ingest-clicks"], repetitions)
+    summary += judgement.text()
     (results / "results.md").write_text(summary)
     chart(scenarios, results / "chart.png", f"make bench, {when}, {os.cpu_count()} cores")
     print("\n" + summary)
     print(f"written: {kept}, {results}/latest.json, results.md, chart.png")
-    return 0
+    return judgement.exit_status
 
 
 def _ingestion(ingest: dict, repetitions: list[dict[str, dict]]) -> str:

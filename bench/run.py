@@ -13,15 +13,21 @@ spread. Results: bench/report.py; the method and how to compare runs: docs/perfo
     make bench ARGS="--repeat 3"      # three times: medians and spreads (about 7 minutes)
     make bench ARGS="--profile"       # and py-spy on one api replica during cache hits
 
+Exit status: 0 when every correctness check passed, in every repetition (a missed speed
+target is reported, not a failure); 3 when one failed (errors, a failed batch, clicks lost
+or doubled: bench/checks.py, which prints which); 1 when the bench itself failed, 2 for bad
+options.
+
 This module is the command line: its options, the check for wrk, bench/results/. The
 stack: production_stack.py; a run on it: measure.py; each repetition's scenarios, in order:
-repetition.py.
+repetition.py; the verdict: checks.py.
 """
 
 import argparse
 import shutil
 import sys
 
+from bench.checks import CHECK_FAILED
 from bench.codes import MISS_CODES_PER_REPETITION
 from bench.measure import measure
 from bench.production_stack import production_stack
@@ -35,7 +41,11 @@ INGEST_BACKLOG = 300_000
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=f"exit status: 0 every correctness check passed (speed targets are only "
+        f"reported), {CHECK_FAILED} a check failed (printed), 1 the bench failed, 2 bad options",
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
     parser.add_argument("--rounds", type=int, default=2, help="of ceiling and cache hits")
     parser.add_argument(

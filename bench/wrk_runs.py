@@ -49,17 +49,22 @@ class Wrk:
         line = next(x for x in result.stdout.splitlines() if x.startswith("WRK_JSON "))
         raw = json.loads(line.removeprefix("WRK_JSON "))
         seconds_run = raw["duration_us"] / 1e6
-        errors = sum(
-            raw[k]
-            for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
-        )
+        # wrk counts a status of 400 and above as an error; bench/checks.py names each kind.
+        errors_by_kind = {
+            "connect": raw["connect_errors"],
+            "read": raw["read_errors"],
+            "write": raw["write_errors"],
+            "status": raw["status_errors"],
+            "timeout": raw["timeouts"],
+        }
         return {
             "rps": raw["requests"] / seconds_run,
             "requests": raw["requests"],
             "p50_ms": raw["p50_us"] / 1000,
             "p90_ms": raw["p90_us"] / 1000,
             "p99_ms": raw["p99_us"] / 1000,
-            "errors": errors,
+            "errors": sum(errors_by_kind.values()),
+            "errors_by_kind": errors_by_kind,
             "connections": connections,
             **{
                 f"{name}_cpu_us": None
@@ -96,6 +101,10 @@ def combine(runs: list[dict]) -> dict:
         "p90_ms": max(run["p90_ms"] for run in runs),
         "p99_ms": max(run["p99_ms"] for run in runs),
         "errors": sum(run["errors"] for run in runs),
+        "errors_by_kind": {
+            kind: sum(run["errors_by_kind"][kind] for run in runs)
+            for kind in runs[0]["errors_by_kind"]
+        },
         "connections": runs[0]["connections"],
         "rounds": [round(run["rps"]) for run in runs],
     }
