@@ -28,6 +28,7 @@ PROJECT_FILES = [
     "api",
     "worker",
     "nginx",
+    "cache",
     "init-db",
 ]
 DATA_STORES = {"database": 5432, "cache": 6379}
