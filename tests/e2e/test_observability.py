@@ -2,48 +2,21 @@
 Prometheus metrics of the api and the worker, read on the backend network only."""
 
 import http.client
-import json
 import re
 import secrets
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.logs import json_lines, logged_with, wait_for
 from tests.e2e.stack import BASE_FILE, Stack, run
 from tests.e2e.test_practices import probe
 
 pytestmark = pytest.mark.e2e
 
 NGINX_REQUEST_ID = re.compile(r"[0-9a-f]{32}")
-
-
-def json_lines(stack: Stack, service: str) -> list[dict[str, Any]]:
-    """The service's log lines that are JSON objects (nginx's error log is not)."""
-    lines = []
-    for line in stack.compose("logs", "--no-color", "--no-log-prefix", service).splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            lines.append(entry)
-    return lines
-
-
-def wait_for(what: str, found: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := found()):
-        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
-        time.sleep(1)
-    return result
-
-
-def logged_with(stack: Stack, service: str, request_id: str) -> list[dict[str, Any]]:
-    return [line for line in json_lines(stack, service) if line.get("request_id") == request_id]
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
