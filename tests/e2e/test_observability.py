@@ -2,6 +2,7 @@
 Prometheus metrics of the api and the worker, read on the backend network only."""
 
 import http.client
+import json
 import re
 import secrets
 from typing import Any
@@ -102,9 +103,10 @@ def test_make_metrics_prints_the_api_and_worker_metrics(client: httpx.Client, st
     assert value("shortener_worker_click_events_total", outcome="ingested") is not None
 
 
-def test_metrics_are_not_reachable_from_outside(client: httpx.Client, stack: Stack) -> None:
+def test_metrics_are_not_reachable_from_outside(stack: Stack) -> None:
     # http.client sends each path as written (httpx would read "//metrics" as a host).
     host, _, port = stack.base_url.removeprefix("http://").partition(":")
+    answered: dict[str, str] = {}  # path -> request id
     for path in ("/metrics", "/metrics?format=text", "//metrics", "/%6Detrics", "/metrics/"):
         connection = http.client.HTTPConnection(host, int(port), timeout=10)
         try:
@@ -113,10 +115,17 @@ def test_metrics_are_not_reachable_from_outside(client: httpx.Client, stack: Sta
             body = response.read().decode(errors="replace")
         finally:
             connection.close()
-        # nginx's 404, or the api's slash redirect to /metrics (which is nginx's 404).
-        assert response.status in {307, 404}, (path, response.status)
-        assert "# TYPE" not in body, path
-    assert client.get("/metrics").headers["content-type"] == "application/problem+json"
+        # nginx's own 404 document, nothing else: not the metrics, not the api's slash
+        # redirect (/metrics/ -> /metrics), not an api 404.
+        assert response.status == 404, (path, response.status, body)
+        assert response.getheader("content-type") == "application/problem+json", path
+        problem = json.loads(body)
+        assert problem["type"].endswith("/problems/not-found"), (path, problem)
+        answered[path] = problem["request_id"]
+    # nginx answered each alone: its access log names no upstream for any of them.
+    for path, request_id in answered.items():
+        [line] = wait_for("nginx log line", lambda rid=request_id: logged_with(stack, "proxy", rid))
+        assert (line["status"], line["upstream"]) == (404, ""), (path, line)
     # The worker's port: reachable on the backend network, not from the proxy's.
     assert probe(stack, "api", "worker", 9100) == "connected"
     assert probe(stack, "proxy", "worker", 9100) == "unresolvable"
