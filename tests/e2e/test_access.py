@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.hostile import assert_problem, patient_client, post_json
+from tests.e2e.logs import logged_with, wait_for
 from tests.e2e.stack import Stack, run
 
 pytestmark = pytest.mark.e2e
@@ -125,16 +126,24 @@ def every_log(stack: Stack) -> str:
     return stack.compose("logs", "--no-color", "--timestamps")
 
 
+def access_lines(stack: Stack, request_id: str) -> list[dict]:
+    """uvicorn's access line for one request, in the api's log."""
+    lines = logged_with(stack, "api", request_id)
+    return [line for line in lines if line.get("logger") == "uvicorn.access"]
+
+
 def test_keys_never_appear_in_any_log(stack: Stack, alice_and_mallory: tuple[Owner, Owner]) -> None:
     alice, _ = alice_and_mallory
     revoked = stack.create_api_key("revoked")
     unknown = "shk_" + secrets.token_urlsafe(32)  # well-formed, never issued
+    in_url: dict[str, str] = {}  # key -> request id of the request with it in its URL
     with patient_client(stack) as client:
         for key in (alice.key, revoked, unknown, "not-a-key-" + secrets.token_hex(16)):
             for scheme in ("Bearer", "bearer", "Basic", "Token"):
                 client.get("/api/links", headers={"Authorization": f"{scheme} {key}"})
             # In the wrong places too: a query parameter and a cookie are not credentials.
-            client.get("/api/links", params={"api_key": key})
+            response = client.get("/api/links", params={"api_key": key})
+            in_url[key] = response.headers["x-request-id"]
             client.get("/health/live", headers={"Cookie": f"key={key}"})
             post_json(client, "/api/links", {"url": "ftp://x", "alias": key})
         stack.exec("api", "python", "-m", "shortener.keys", "revoke", revoked[4:12])
@@ -142,10 +151,18 @@ def test_keys_never_appear_in_any_log(stack: Stack, alice_and_mallory: tuple[Own
             refused = client.get("/api/links", headers={"Authorization": f"{scheme} {revoked}"})
             assert refused.status_code == 401
 
+    # A key in a URL is logged cut to its public prefix (enough to tell which key to
+    # revoke) by nginx and by the api, each on its own: the request's line in each log.
+    for key in (alice.key, revoked, unknown):
+        cut = f"/api/links?api_key={key[:12]}[redacted]"
+        [by_nginx] = wait_for(
+            "nginx line", lambda rid=in_url[key]: logged_with(stack, "proxy", rid)
+        )
+        assert by_nginx["uri"] == cut, by_nginx
+        [by_api] = wait_for("api line", lambda rid=in_url[key]: access_lines(stack, rid))
+        assert f'"GET {cut} HTTP/1.1" 401' in by_api["message"], by_api
+
     logs = every_log(stack)
-    # The requests are logged (nginx and uvicorn access logs), a key in a URL cut to its
-    # public prefix: enough to tell which key to revoke.
-    assert f"/api/links?api_key={alice.key[:12]}[redacted]" in logs
     for key in (alice.key, revoked, unknown):
         for form in forms_of(key):
             assert form not in logs, "an API key (or its hash) appears in a log"
