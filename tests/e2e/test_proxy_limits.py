@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.e2e.logs import logged_with, wait_for
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -82,26 +83,47 @@ def test_api_is_rate_limited_but_redirects_and_health_are_not(
     assert health == [200] * 60, health
 
 
-def test_body_over_one_megabyte_is_refused_by_nginx(anonymous: httpx.Client) -> None:
-    body = json.dumps({"url": "https://example.org/" + "a" * 1_100_000})
-    response = anonymous.post(
-        "/api/links", content=body, headers={"Content-Type": "application/json"}
-    )
-    problem = assert_proxy_problem(response, 413)
+# nginx's client_max_body_size: 1m everywhere, 4m for the batch endpoint
+# (nginx/includes/limits.conf, nginx.conf). nginx's `m` is 1024 * 1024 bytes, and it
+# refuses a Content-Length above the limit, not one equal to it.
+MEGABYTE = 1024 * 1024
+
+
+def json_body(size: int, batch: bool) -> bytes:
+    """A valid JSON request body of exactly `size` bytes (padded with whitespace)."""
+    link = {"url": "https://example.org/limit"}
+    body = json.dumps({"links": [link]} if batch else link).encode()
+    return body + b" " * (size - len(body))
+
+
+def assert_body_limit(stack: Stack, client: httpx.Client, path: str, limit: int) -> None:
+    """A body of exactly `limit` bytes reaches the api; one byte more is nginx's 413, and
+    the api never sees that request (nginx logs no upstream for it; the api no line)."""
+    headers = {"Content-Type": "application/json"}
+    over = client.post(path, content=json_body(limit + 1, path.endswith("/batch")), headers=headers)
+    at = client.post(path, content=json_body(limit, path.endswith("/batch")), headers=headers)
+    refused, accepted = over.headers["x-request-id"], at.headers["x-request-id"]
+
+    # The api answers the one at the limit itself (no key here: its 401). Once its line is
+    # in the api's log, a line for the refused request, sent before it, would be too.
+    assert at.status_code == 401, (limit, at.status_code, at.text[:200])
+    wait_for("api log line", lambda: logged_with(stack, "api", accepted))
+    assert not logged_with(stack, "api", refused), f"the api saw the {limit + 1}-byte body"
+    [line] = wait_for("nginx log line", lambda: logged_with(stack, "proxy", refused))
+    assert (line["status"], line["upstream"]) == (413, ""), line
+
+    problem = assert_proxy_problem(over, 413)
     assert problem["type"].endswith("/request-too-large")
 
 
-def test_batch_endpoint_takes_bodies_up_to_four_megabytes(anonymous: httpx.Client) -> None:
-    def batch(links: int) -> httpx.Response:
-        body = json.dumps({"links": [{"url": "https://example.org/" + "a" * 2000}] * links})
-        return anonymous.post(
-            "/api/links/batch", content=body, headers={"Content-Type": "application/json"}
-        )
+def test_body_over_one_megabyte_is_refused_by_nginx(stack: Stack, anonymous: httpx.Client) -> None:
+    assert_body_limit(stack, anonymous, "/api/links", 1 * MEGABYTE)
 
-    # ~2 MB: past nginx to the api, which answers as it likes (no API key here).
-    assert batch(1000).status_code != 413
-    # ~5 MB: over the batch endpoint's own limit.
-    assert_proxy_problem(batch(2500), 413)
+
+def test_batch_endpoint_takes_bodies_up_to_four_megabytes(
+    stack: Stack, anonymous: httpx.Client
+) -> None:
+    assert_body_limit(stack, anonymous, "/api/links/batch", 4 * MEGABYTE)
 
 
 def test_nginx_answers_its_own_404_405_414_as_problems(anonymous: httpx.Client) -> None:
@@ -176,10 +198,23 @@ def test_client_cannot_choose_the_address_the_api_sees(stack: Stack) -> None:
         "import urllib.request\n"
         "r = urllib.request.Request('http://proxy:8080/health/live',"
         " headers={'X-Forwarded-For': '203.0.113.9'})\n"
-        "print(urllib.request.urlopen(r, timeout=5).status)\n"
+        "response = urllib.request.urlopen(r, timeout=5)\n"
+        "print(response.status, response.headers['X-Request-ID'])\n"
     )
-    # From inside the api's network namespace (it is on the frontend network).
+    # From inside the api's network namespace (it is on the frontend network): the client
+    # address nginx sees, and must pass on, is the api container's own on that network.
     api = stack.container("api")
-    assert stack.exec_in(api, "python", "-c", script).strip() == "200"
-    access = stack.compose("logs", "--no-color", "--no-log-prefix", "--tail", "50", "api")
+    status, request_id = stack.exec_in(api, "python", "-c", script).split()
+    assert status == "200"
+    networks = stack.inspect(api)["NetworkSettings"]["Networks"]
+    [client_address] = [
+        network["IPAddress"] for name, network in networks.items() if name.endswith("_frontend")
+    ]
+    # The request is in the api's access log (uvicorn: "ADDRESS:PORT - "GET ..."), with
+    # the real address as the client's, and the forged one nowhere.
+    [line] = wait_for("api log line", lambda: logged_with(stack, "api", request_id))
+    assert line["logger"] == "uvicorn.access", line
+    assert line["message"].startswith(f"{client_address}:"), (client_address, line)
+    assert "203.0.113.9" not in json.dumps(line)
+    access = stack.compose("logs", "--no-color", "--no-log-prefix", "api")
     assert "203.0.113.9" not in access
