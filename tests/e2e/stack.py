@@ -18,6 +18,17 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 BASE_FILE = REPO / "docker-compose.yml"
+# Counts the entries of a stream whose field `link` is ARGV[1], inside Redis: one call.
+COUNT_LINK_ENTRIES = """
+local n = 0
+for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'link' and fields[i + 1] == ARGV[1] then n = n + 1 end
+  end
+end
+return n
+"""
 
 
 def run(
@@ -165,6 +176,17 @@ class Stack:
         script = "for _, k in ipairs(redis.call('KEYS', 'link:*')) do redis.call('DEL', k) end"
         self.redis("EVAL", script, "0")
         assert self.redis("KEYS", "link:*") == ""
+
+    def link_id(self, code: str) -> str:
+        """The link's `links.id`: what its click events carry in their `link` field."""
+        link = self.sql("SELECT id FROM shortener.links WHERE code = :'code'", code=code)
+        assert link, f"no link {code}"
+        return link
+
+    def clicks_in_stream(self, link_id: str) -> int:
+        """Entries of one link in the click stream (docs/clicks.md): appended by the api and
+        not yet trimmed, which the worker does only after it has ingested them."""
+        return int(self.redis("EVAL", COUNT_LINK_ENTRIES, "1", "clicks:stream", link_id))
 
     def wait_healthy(self, service: str, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout

@@ -5,9 +5,9 @@ small test-only filesystem for the disk-full test, database-disk.yml): the
 replica-kill row needs its two api replicas, a second stack would cost the tier most of a
 minute, and the other rows are as true of it as of the base file (it is what production
 runs). Each test restores what it broke (a started cache, an unpaused cache, a running
-database) before the next one starts; the soak goes first, on a fresh stack, and the
-replica kill last. Measured figures are printed at the end of the run (docs/reliability.md
-records them).
+database, both workers healthy) before the next one starts; the soak goes first, on a
+fresh stack, and the replica kill last. Measured figures are printed at the end of the run
+(docs/reliability.md records them).
 """
 
 import secrets

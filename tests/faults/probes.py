@@ -129,3 +129,37 @@ def clicks_counted(stack: Stack, codes: list[str]) -> int:
             codes=",".join(codes),
         )
     )
+
+
+CLICK_STREAM = "clicks:stream"
+CLICK_GROUP = "ingest"
+
+
+def pending_by_consumer(stack: Stack) -> dict[str, int]:
+    """Entries delivered to the ingestion group's consumers and not yet acknowledged, per
+    consumer (XPENDING's summary: total, smallest id, largest id, then consumer, count)."""
+    lines = stack.redis("XPENDING", CLICK_STREAM, CLICK_GROUP).splitlines()
+    return {name: int(count) for name, count in zip(lines[3::2], lines[4::2], strict=True)}
+
+
+def undelivered(stack: Stack) -> int:
+    """Entries of the stream that no consumer of the ingestion group has read yet (its lag)."""
+    lines = stack.redis("XINFO", "GROUPS", CLICK_STREAM).splitlines()
+    lag = lines[lines.index("lag") + 1]
+    assert lag.isdigit(), f"the group's lag is unknown: {lines}"
+    return int(lag)
+
+
+def worker_names(stack: Stack, containers: list[str], timeout: float = 60) -> dict[str, str]:
+    """Each worker container's RQ name, which is also its consumer name in the group (a new
+    one at every start; the worker writes it to a file as it starts)."""
+    names: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while len(names) < len(containers):
+        for container in (c for c in containers if c not in names):
+            found = run(["docker", "exec", container, "cat", "/tmp/rq-worker-name"], check=False)
+            if found.returncode == 0 and found.stdout.strip():
+                names[container] = found.stdout.strip()
+        assert time.monotonic() < deadline, f"worker names after {timeout} s: {names}"
+        time.sleep(0.5)
+    return names
