@@ -12,8 +12,12 @@
 set -eu
 
 acl=/run/secrets/redis_users_acl
-if [ ! -s "$acl" ] || grep -qw nopass "$acl"; then
-  echo "cache: secret redis_users_acl is empty or allows no password; not starting" >&2
+if [ ! -s "$acl" ]; then
+  echo "cache: secret redis_users_acl is empty; not starting" >&2
+  exit 1
+fi
+if grep -qw nopass "$acl"; then
+  echo "cache: secret redis_users_acl allows a user without a password; not starting" >&2
   exit 1
 fi
 

@@ -47,7 +47,11 @@ if [ "$existing_secrets" -eq 1 ]; then
   fi
   missing=()
   for file in "${files[@]}"; do
-    [ -s "$file" ] || missing+=("$file")
+    if [ ! -e "$file" ]; then
+      missing+=("$file (missing)")
+    elif [ ! -s "$file" ]; then
+      missing+=("$file (empty)")
+    fi
   done
   if [ "${#missing[@]}" -gt 0 ]; then
     {

@@ -23,20 +23,36 @@ def replicas(stack: Stack, service: str) -> list[str]:
     return stack.compose("ps", "--quiet", service).split()
 
 
-def api_counter(stack: Stack, name: str) -> float:
-    """A counter summed over every api replica (each counts its own requests)."""
-    total = 0.0
-    pattern = re.compile(rf"^{re.escape(name)} (\S+)$", re.MULTILINE)
+def api_counters(stack: Stack, *names: str) -> dict[str, float]:
+    """Counters summed over every api replica (each counts its own requests). Names as
+    the metrics page prints them, labels included: 'NAME_total{result="error"}'."""
+    totals = dict.fromkeys(names, 0.0)
     for container in replicas(stack, "api"):
         text = run(["docker", "exec", container, "python", "-c", METRICS_GET]).stdout
-        found = pattern.search(text)
-        assert found, f"{name} not in the metrics of {container}"
-        total += float(found.group(1))
-    return total
+        for name in names:
+            found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+            assert found, f"{name} not in the metrics of {container}"
+            totals[name] += float(found.group(1))
+    return totals
+
+
+def api_counter(stack: Stack, name: str) -> float:
+    """One counter summed over every api replica (see api_counters)."""
+    return api_counters(stack, name)[name]
 
 
 def state(stack: Stack, container: str) -> dict:
     return stack.inspect(container)["State"]
+
+
+def api_starts(stack: Stack) -> dict[str, tuple[str, int]]:
+    """Each api replica's container, when its process last started and how often Docker
+    restarted it: the same answer later means the same processes, never restarted."""
+    return {
+        container: (info["State"]["StartedAt"], info["RestartCount"])
+        for container in replicas(stack, "api")
+        for info in [stack.inspect(container)]
+    }
 
 
 def health(stack: Stack, container: str) -> str:

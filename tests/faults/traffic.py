@@ -1,17 +1,28 @@
 """Steady client traffic through the proxy on 127.0.0.1, recorded request by request.
 
 A `Traffic` runs paced threads (each with its own keep-alive connection, as browsers and
-API clients have) for the life of a `with` block. Every request's start, duration and
-outcome are kept, so a test can ask what happened in any time window: before, during and
-after the fault it injected. Tests keep rates under nginx's limits (nginx/includes/limits.conf:
-redirects 200 r/s, api 10 r/s with a burst of 20, per client address; every test client shares one
-address, the bridge gateway's) so that nginx's 429s never stand in for the system's answers.
+API clients have) for the life of a `with` block. Every request's intended start (its slot
+in the schedule), actual start, duration and outcome are kept, so a test can ask what
+happened in any time window: before, during and after the fault it injected.
+
+The schedule is fixed in advance (open loop): a slow answer does not slow the schedule, it
+makes the next requests of its connection late, and each request's `late` and
+`from_slot` (its latency counted from its slot, not from when it was sent) show that delay
+instead of hiding it (coordinated omission). A connection that fell behind either sends
+its overdue requests back to back (`Flow.catch_up`, the soak) or sends the first and skips
+the others, counted in `Traffic.skipped` (the fault rows: after a 30 s outage a burst of
+overdue creates would meet nginx's rate limit instead of the system).
+
+Tests keep rates under nginx's limits (nginx/includes/limits.conf: redirects 200 r/s, api
+10 r/s with a burst of 20, per client address; every test client shares one address, the
+bridge gateway's) so that nginx's 429s never stand in for the system's answers.
 """
 
 import itertools
 import statistics
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -25,7 +36,8 @@ Request = Callable[[httpx.Client], httpx.Response]
 @dataclass(frozen=True)
 class Outcome:
     kind: str
-    started: float  # time.monotonic()
+    slot: float  # time.monotonic() when the schedule meant it to start
+    started: float  # time.monotonic(), when it was sent
     seconds: float
     status: int  # 0: no HTTP answer (connection error or client timeout)
     content_type: str = ""
@@ -36,6 +48,17 @@ class Outcome:
     def ended(self) -> float:
         return self.started + self.seconds
 
+    @property
+    def late(self) -> float:
+        """How long after its slot it was sent: the wait for the connection's previous
+        answer, or the load generator's own delay."""
+        return self.started - self.slot
+
+    @property
+    def from_slot(self) -> float:
+        """The latency a client arriving on schedule saw: from its slot to the answer."""
+        return self.ended - self.slot
+
 
 @dataclass
 class Flow:
@@ -45,6 +68,9 @@ class Flow:
     rate: float  # requests per second, all threads together
     request: Request
     threads: int = 2
+    # A connection behind its schedule sends every overdue request (True), or only the
+    # first of them, skipping the others (False; counted in Traffic.skipped).
+    catch_up: bool = False
 
 
 @dataclass
@@ -55,6 +81,8 @@ class Traffic:
     # Long enough that no answer the system gives is cut short by the client.
     timeout: float = 35.0
     outcomes: list[Outcome] = field(default_factory=list)
+    # Slots passed over by connections that were behind (flows without catch_up), by kind.
+    skipped: Counter[str] = field(default_factory=Counter)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -89,23 +117,31 @@ class Traffic:
             follow_redirects=False,
             timeout=self.timeout,
         ) as client:
-            next_at = time.monotonic() + offset
+            slot = time.monotonic() + offset
             while not self._stop.is_set():
-                delay = next_at - time.monotonic()
+                delay = slot - time.monotonic()
                 if delay > 0 and self._stop.wait(delay):
                     return
-                # Paced by schedule, not by answers, with one exception: slots missed
-                # while an answer was slow (a 3 s 503 in an outage) are dropped, not fired
-                # in a burst afterwards, which would meet nginx's rate limit instead.
-                next_at = max(next_at + interval, time.monotonic())
-                self._record(flow.kind, client, flow.request)
+                # Paced by schedule, not by answers: this slot's request goes now, late if
+                # the previous answer came after the slot. Later slots already due too are
+                # sent next (catch_up) or skipped and counted.
+                passed = int((time.monotonic() - slot) // interval)
+                if flow.catch_up or passed == 0:
+                    following = slot + interval
+                else:
+                    following = slot + (passed + 1) * interval
+                    with self._lock:
+                        self.skipped[flow.kind] += passed
+                self._record(flow.kind, slot, client, flow.request)
+                slot = following
 
-    def _record(self, kind: str, client: httpx.Client, request: Request) -> None:
+    def _record(self, kind: str, slot: float, client: httpx.Client, request: Request) -> None:
         started = time.monotonic()
         try:
             response = request(client)
             outcome = Outcome(
                 kind,
+                slot,
                 started,
                 time.monotonic() - started,
                 response.status_code,
@@ -114,7 +150,7 @@ class Traffic:
             )
         except httpx.HTTPError as error:
             outcome = Outcome(
-                kind, started, time.monotonic() - started, 0, error=type(error).__name__
+                kind, slot, started, time.monotonic() - started, 0, error=type(error).__name__
             )
         with self._lock:
             self.outcomes.append(outcome)
@@ -159,13 +195,17 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 
 def summary(outcomes: Sequence[Outcome]) -> str:
-    """For assertion messages: counts by status, and the slowest answers."""
+    """For assertion messages: counts by status, the slowest answers and the latest sends."""
     counts: dict[str, int] = {}
     for outcome in outcomes:
         label = str(outcome.status) if outcome.status else outcome.error
         counts[label] = counts.get(label, 0) + 1
-    slowest = sorted((o.seconds for o in outcomes), reverse=True)[:3]
-    return f"{len(outcomes)} requests, by status {counts}, slowest {slowest}"
+    slowest = sorted((round(o.seconds, 3) for o in outcomes), reverse=True)[:3]
+    latest = sorted((round(o.late, 3) for o in outcomes), reverse=True)[:3]
+    return (
+        f"{len(outcomes)} requests, by status {counts}, slowest {slowest} s,"
+        f" sent late by at most {latest} s"
+    )
 
 
 def wait_until(check: Callable[[], bool], timeout: float, every: float = 0.5) -> float:

@@ -66,9 +66,10 @@ async def test_without_postgres_answers_are_503_problems(
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["type"].endswith("/database-unavailable")
         assert response.headers["retry-after"] == "5"
-    # The configured 1 s applies, not psycopg_pool's 30 s default; loose, so a slow machine
-    # does not make this flaky.
-    assert waited < 10
+    # The configured 1 s applies: the create waited for the pool that long, once (its key
+    # check is the first query, and the only one tried), and not for psycopg_pool's 30 s
+    # default (docs/reliability.md has the figures measured).
+    assert 1.0 <= waited < 1.5, waited
     assert ready.status_code == 503
     assert ready.json()["status"] == "fail"
     assert ready.json()["checks"]["database"]["status"] == "fail"

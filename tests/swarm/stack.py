@@ -18,9 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_SCRIPT = REPO / "scripts" / "stack.sh"
+# Read inside an api task's container: /metrics is never published.
+METRICS_GET = (
+    "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+    "'http://127.0.0.1:8000/metrics', timeout=5).read().decode())"
+)
+REDIRECTED = {"route": "/{code}", "method": "GET", "status": "302"}
 # What scripts/stack.sh starts the edge proxy with.
 EDGE_FILES = (
     "docker-compose.yml",
@@ -125,6 +132,16 @@ class SwarmStack:
     def exec(self, service: str, *command: str) -> str:
         return run(["docker", "exec", self.containers(service)[0], *command])
 
+    def redirects_served(self, container: str) -> float:
+        """The 302 redirects one api task's process has answered (its own counter)."""
+        text = run(["docker", "exec", container, "python", "-c", METRICS_GET])
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "shortener_http_requests_total" and sample.labels == REDIRECTED
+        )
+
     def update(self, service: str, *options: str) -> subprocess.CompletedProcess[str]:
         """`docker service update`, waiting until the update (or its rollback) is over."""
         return subprocess.run(
@@ -180,6 +197,11 @@ class RedirectLoad:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
+
+    @property
+    def redirected(self) -> int:
+        with self._lock:
+            return self.outcomes["302"]
 
     @property
     def failures(self) -> dict[str, int]:
