@@ -12,8 +12,10 @@ from shortener.backends import connect
 from shortener.keys.store import create_key, list_keys, revoke_key
 from shortener.settings import DatabaseSettings, load_settings
 
+HELP = frozenset({"-h", "--help"})
 
-def main(argv: list[str]) -> int:
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m shortener.keys")
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a key and print it once")
@@ -21,7 +23,16 @@ def main(argv: list[str]) -> int:
     revoke = commands.add_parser("revoke", help="revoke a key by its prefix")
     revoke.add_argument("prefix")
     commands.add_parser("list", help="list keys (prefixes only)")
-    args = parser.parse_args(argv)
+    # A prefix is 8 URL-safe characters and may start with "-" (one key in 64 does):
+    # argparse would take "-_qCBSVJ" for an option. The one argument after the command is
+    # always its value (a CI run met such a prefix: tests/unit/test_keys_cli.py).
+    if len(argv) == 2 and argv[0] in ("create", "revoke") and argv[1] not in HELP:
+        argv = [argv[0], "--", argv[1]]
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_arguments(argv)
 
     with connect(load_settings(DatabaseSettings), "shortener-keys") as conn:
         if args.command == "create":
