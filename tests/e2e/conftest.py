@@ -5,7 +5,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
+from tests.e2e.browser import launch_chromium, target_site
 from tests.e2e.stack import Stack, make_secrets
 
 
@@ -25,6 +27,15 @@ def api_key(stack: Stack) -> str:
 def client(stack: Stack, api_key: str) -> Iterator[httpx.Client]:
     with stack.client(api_key) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> Iterator[Browser]:
+    """Chromium for the page tests (test_web_page.py, test_api_docs_page.py), one per module."""
+    with target_site() as target_address, sync_playwright() as playwright:
+        browser = launch_chromium(playwright, stack.base_url, target_address)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

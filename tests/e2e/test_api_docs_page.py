@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Request, expect
 
-from tests.e2e.browser import PageSession, launch_chromium, open_session, target_site
+from tests.e2e.browser import PageSession, open_session
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -53,14 +53,6 @@ def test_the_page_and_its_files_come_from_this_origin(stack: Stack) -> None:
             assert media_type in (expected, "application/javascript"), (path, media_type)
             if len(response.content) > 1024:  # nginx gzips text over 1 KB
                 assert response.headers["content-encoding"] == "gzip", path
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Browser]:
-    with target_site() as target_address, sync_playwright() as playwright:
-        browser = launch_chromium(playwright, stack.base_url, target_address)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

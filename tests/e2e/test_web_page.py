@@ -16,15 +16,13 @@ import httpx
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.browser import (
     TARGET_SITE,
     TARGET_TITLE,
     PageSession,
-    launch_chromium,
     open_session,
-    target_site,
 )
 from tests.e2e.stack import Stack
 
@@ -39,14 +37,6 @@ def screenshot(page: Page, name: str) -> None:
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=Path(SCREENSHOTS) / f"{name}.png", full_page=True)
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Browser]:
-    with target_site() as target_address, sync_playwright() as playwright:
-        browser = launch_chromium(playwright, stack.base_url, target_address)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

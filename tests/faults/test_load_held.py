@@ -43,8 +43,11 @@ FAILURE_COUNTERS = (
 )
 # A request is late when sent this long after its slot (its connection was still waiting
 # for an earlier answer, or the load generator fell behind); at most LATE_SHARE of them.
+# Lateness is charged to latency anyway (timed from the slot); this bound says the load
+# was held. 5%: a CI run with the e2e tier beside this one sent 78 of 4984 redirects
+# (1.6%) late, the latest by 0.6 s, with p99 from the slot 287 ms; quiet runs send none.
 LATE_SECONDS = 0.1
-LATE_SHARE = 0.01
+LATE_SHARE = 0.05
 # A leak of L bytes per request grows memory by L * 84 * 60 bytes a minute at this load:
 # 4 MiB/min is about 830 bytes per request (docs/reliability.md: the slopes measured).
 MEMORY_SLOPE_BOUND_MIB_PER_MINUTE = 4.0
