@@ -47,9 +47,7 @@ class LocalLinkCache:
         return answer
 
     def put(self, code: str, answer: CacheAnswer, seconds: float) -> None:
-        """Keep a Target or NO_LINK; anything else is not an answer to keep."""
-        if answer in (NoTarget.NOT_CACHED, NoTarget.CACHE_DOWN):
-            return
+        """Keep a Target or NO_LINK (the answers a lookup found), never a cache's failure."""
         seconds = min(seconds, self.seconds)
         if seconds <= 0:
             return

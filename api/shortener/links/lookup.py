@@ -64,7 +64,8 @@ class LinkLookup:
             LINK_CACHE_LOCAL.inc()
             return local
         answer = await self._from_redis(code)
-        self.local.put(code, answer, cache_seconds(answer, self.settings, datetime.now(UTC)))
+        if isinstance(answer, Target) or answer is NoTarget.NO_LINK:  # an answer worth keeping
+            self.local.put(code, answer, cache_seconds(answer, self.settings, datetime.now(UTC)))
         return answer
 
     async def resolve(self, code: str, cached: CacheAnswer | None = None) -> CacheAnswer:
