@@ -1,8 +1,13 @@
 """One api replica SIGKILLed under steady load (the production variant's two replicas).
 
 nginx retries a request that failed on the dead replica (connection refused or reset, no
-answer) on the other one (proxy_next_upstream in nginx/includes/upstream.conf), so clients
-see at most a handful of failures; Docker's restart policy brings the replica back.
+answer) on the other one (proxy_next_upstream in nginx/includes/upstream.conf), so no
+client sees a failure; Docker's restart policy brings the replica back.
+
+Zero is asserted, not the 0.1% the docs promise: without the retry, the requests the
+dead replica held and the first sent to it before nginx marks it down (max_fails) fail,
+one to a few per kill, fewer than 0.1% of a minute's load, so only zero tells the retry's
+work from its absence (docs/reliability.md, the replica row, says what went red).
 
 The kill is SIGKILL to the replica's main process, found with `docker inspect`: that is
 what a crash or the kernel's OOM killer does. `docker kill --signal KILL` would deliver
@@ -25,7 +30,6 @@ from tests.faults.traffic import Flow, Traffic, follow, summary, wait_until
 pytestmark = pytest.mark.e2e
 
 REDIRECTS_PER_SECOND = 60
-MAX_FAILED_SHARE = 0.001  # the issue's bound: <= 0.1% of requests
 
 
 def frontend_ip(stack: Stack, container: str) -> str:
@@ -62,7 +66,7 @@ def test_api_replica_sigkilled_under_steady_load(prod: Stack, client: httpx.Clie
         f" ({len(failed) / len(redirects):.3%}); replica restarted and healthy"
         f" {back_at - killed_at:.0f} s after the kill",
     )
-    assert len(failed) <= MAX_FAILED_SHARE * len(redirects), summary(failed)
+    assert failed == [], summary(failed)
 
     # Back in rotation: nginx sends it requests again (it kept its address on restart).
     marker = f"/after-kill-{int(time.time())}"

@@ -119,11 +119,14 @@ class SwarmStack:
         return [task for task in tasks if task["Status"]["State"] == "running"]
 
     def containers(self, service: str) -> list[str]:
+        """Full ids of the service's running containers: full, because a task names its
+        container by full id (wait_replaced compares the two)."""
         return run(
             [
                 "docker",
                 "ps",
                 "--quiet",
+                "--no-trunc",
                 "--filter",
                 f"label=com.docker.swarm.service.name={self.name}_{service}",
             ]
