@@ -5,7 +5,17 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 COMPOSE := docker compose
-PROD := -f docker-compose.yml -f docker-compose.prod.yml
+# HTTPS at the edge (docs/tls.md): TLS_MODE acme (the default once PUBLIC_HOST is set),
+# files, or off (the default without PUBLIC_HOST: TLS ends in front, as at a load balancer).
+TLS_MODE ?= $(if $(PUBLIC_HOST),acme,off)
+export TLS_MODE
+TLS_FILES.off :=
+TLS_FILES.acme := -f docker-compose.tls.yml --profile acme
+TLS_FILES.files := -f docker-compose.tls.yml -f docker-compose.tls-files.yml
+PROD := -f docker-compose.yml -f docker-compose.prod.yml $(TLS_FILES.$(TLS_MODE))
+# Refuses a TLS_MODE that names no edge, before anything starts.
+CHECK_TLS_MODE := case "$(TLS_MODE)" in off|acme|files) ;; *) \
+	echo "error: TLS_MODE=$(TLS_MODE): must be acme, files or off (docs/tls.md)" >&2; exit 2;; esac
 PYTEST := $(PYTHON) -m pytest
 # Sourcing this picks (and if needed builds) the base images; see scripts/base-images.sh.
 BASE_IMAGES := . scripts/base-images.sh
@@ -18,18 +28,26 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---- running the stack ------------------------------------------------------------------
-.PHONY: up down prod-up prod-down stack-up stack-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
+.PHONY: up down prod-up prod-down tls-status tls-renew stack-up stack-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
 up: ## Start the stack (development), health-gated; prints the URL
 	@scripts/up.sh
 
 down: ## Stop the stack; data stays in its volumes
 	$(COMPOSE) down --remove-orphans
 
-prod-up: ## Start the production variant (base + docker-compose.prod.yml); needs SECRETS_DIR
+prod-up: ## Start the production variant (base + docker-compose.prod.yml, + TLS per TLS_MODE); needs SECRETS_DIR
+	@$(CHECK_TLS_MODE)
 	@scripts/up.sh --existing-secrets $(PROD)
 
 prod-down: ## Stop the production variant
+	@$(CHECK_TLS_MODE)
 	$(COMPOSE) $(PROD) down --remove-orphans
+
+tls-status: ## The served certificate: names, issuer, expiry, renewal time, the keeper's results (acme)
+	@$(COMPOSE) $(PROD) exec -T certs python -m shortener_certs status
+
+tls-renew: ## Renew the certificate now and wait for the outcome (acme); nginx reloads it, drops nothing
+	@$(COMPOSE) $(PROD) exec -T certs python -m shortener_certs renew-now
 
 stack-up: ## Deploy the production variant to Docker Swarm (docs/swarm.md); needs SECRETS_DIR
 	@scripts/stack.sh up
@@ -82,10 +100,11 @@ clean: ## Stop the stack and delete its volumes (all data)
 .PHONY: venv lock lint format docs
 venv: $(VENV)/.installed ## Create the dev virtualenv from the lock files
 
-$(VENV)/.installed: api/requirements.lock worker/requirements.lock requirements-dev.lock
+$(VENV)/.installed: api/requirements.lock worker/requirements.lock certs/requirements.lock requirements-dev.lock
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes \
-		-r api/requirements.lock -r worker/requirements.lock -r requirements-dev.lock
+		-r api/requirements.lock -r worker/requirements.lock -r certs/requirements.lock \
+		-r requirements-dev.lock
 	touch $@
 
 lock: venv ## Re-resolve the lock files from the pyproject.toml files
@@ -96,6 +115,10 @@ lock: venv ## Re-resolve the lock files from the pyproject.toml files
 	$(VENV)/bin/uv pip compile requirements-dev.in --universal --python-version 3.11 \
 		--generate-hashes --no-header --quiet -c api/requirements.lock \
 		-c worker/requirements.lock -o requirements-dev.lock
+	# The certificate keeper agrees with the others' pins: the dev venv holds all three.
+	$(VENV)/bin/uv pip compile certs/pyproject.toml --universal --python-version 3.11 \
+		--generate-hashes --no-header --quiet -c api/requirements.lock \
+		-c worker/requirements.lock -c requirements-dev.lock -o certs/requirements.lock
 
 lint: venv ## ruff: lint and format check
 	$(VENV)/bin/ruff check .
@@ -121,7 +144,7 @@ metrics: ## Print the api's and the worker's Prometheus metrics (first replica o
 	@$(COMPOSE) exec -T worker python -c '$(METRICS_GET)' 9100
 
 # ---- tests ------------------------------------------------------------------------------
-.PHONY: test test-unit test-integration test-e2e test-faults test-swarm
+.PHONY: test test-unit test-integration test-e2e test-faults test-tls test-swarm
 test: venv ## Run every tier (lint, unit, integration, e2e beside faults, swarm); fails if any tier fails
 	scripts/test-tiers.sh
 
@@ -136,6 +159,9 @@ test-e2e: venv ## End-to-end tests: the whole compose stack through nginx on 127
 
 test-faults: venv ## Fault and load tests: the prod variant under Docker-made faults, a 60 s soak
 	$(BASE_IMAGES) && $(PYTEST) tests/faults
+
+test-tls: venv ## TLS tests: the production variant with HTTPS from a local ACME CA (pebble)
+	$(BASE_IMAGES) && $(PYTEST) tests/tls
 
 test-swarm: venv ## Swarm tests: the production files as a stack on a single-node swarm (joined and left if needed)
 	$(BASE_IMAGES) && $(PYTEST) tests/swarm

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds local stand-ins for the official base images the project uses (python, postgres,
-# redis, nginx), from Debian trixie packages only: no container registry is reachable on the
-# project's machines (see docs in scripts/standins/README.md).
+# Builds local stand-ins for the official images the project uses (python, postgres, redis,
+# nginx; pebble, the TLS tests' ACME CA), from Debian trixie packages only: no container
+# registry is reachable on the project's machines (see docs in scripts/standins/README.md).
 #
 #   scripts/standins/build.sh                    # build every missing stand-in
 #   scripts/standins/build.sh python postgres    # only these (the base is built if missing)
@@ -15,13 +15,14 @@ set -Eeuo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SUITE=trixie
 NAMESPACE=shortener-standin
-ORDER=(debian python postgres redis nginx)
+ORDER=(debian python postgres redis nginx pebble)
 declare -A TAGS=(
   [debian]="${NAMESPACE}/debian:${SUITE}"
   [python]="${NAMESPACE}/python:3.13"
   [postgres]="${NAMESPACE}/postgres:17"
   [redis]="${NAMESPACE}/redis:8"
   [nginx]="${NAMESPACE}/nginx:1.26"
+  [pebble]="${NAMESPACE}/pebble:2.6"
 )
 SOURCES_FILE=/etc/apt/sources.list.d/debian.sources
 HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
