@@ -76,7 +76,10 @@ check_certificate_files() {
   cat >"$RENDERED/check-files.conf" <<CHECK
 pid $RENDERED/check.pid;
 events {}
-http { server { listen 127.0.0.1:9 ssl; ssl_certificate $SECRETS/tls_certificate; ssl_certificate_key $SECRETS/tls_private_key; } }
+http {
+    include /etc/nginx/includes/serving.conf;  # temp paths under /tmp, as nginx.conf's
+    server { listen 127.0.0.1:9 ssl; ssl_certificate $SECRETS/tls_certificate; ssl_certificate_key $SECRETS/tls_private_key; }
+}
 CHECK
   local output
   if ! output="$(nginx -t -q -c "$RENDERED/check-files.conf" 2>&1)"; then

@@ -19,6 +19,7 @@ bridge gateway's) so that nginx's 429s never stand in for the system's answers.
 """
 
 import itertools
+import ssl
 import statistics
 import threading
 import time
@@ -80,6 +81,8 @@ class Traffic:
     headers: dict[str, str] = field(default_factory=dict)
     # Long enough that no answer the system gives is cut short by the client.
     timeout: float = 35.0
+    # For HTTPS: what the clients trust (tests/tls, the roots of the CA in the test).
+    verify: ssl.SSLContext | bool = True
     outcomes: list[Outcome] = field(default_factory=list)
     # Slots passed over by connections that were behind (flows without catch_up), by kind.
     skipped: Counter[str] = field(default_factory=Counter)
@@ -116,6 +119,7 @@ class Traffic:
             headers=self.headers,
             follow_redirects=False,
             timeout=self.timeout,
+            verify=self.verify,
         ) as client:
             slot = time.monotonic() + offset
             while not self._stop.is_set():

@@ -65,8 +65,12 @@ class TlsStack(Stack):
         return f"http://127.0.0.1:{self.port('proxy', 8080)}"
 
     @property
+    def https_port(self) -> int:  # 443 on a host
+        return self.port("proxy", 8443)
+
+    @property
     def https_url(self) -> str:
-        return f"https://127.0.0.1:{self.port('proxy', 8443)}"
+        return f"https://127.0.0.1:{self.https_port}"
 
 
 @pytest.fixture(scope="session")
@@ -106,13 +110,13 @@ def trusting(roots: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=roots)
 
 
-def served_certificate(stack: TlsStack, context: ssl.SSLContext | None = None) -> x509.Certificate:
-    """The certificate the proxy presents for HOST now (verified by `context` if given)."""
+def served_certificate(port: int, context: ssl.SSLContext | None = None) -> x509.Certificate:
+    """The certificate presented for HOST on 127.0.0.1:port now (verified by `context` if
+    given)."""
     if context is None:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    port = stack.port("proxy", 8443)
     with (
         socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
         context.wrap_socket(raw, server_hostname=HOST) as tls_socket,
@@ -127,7 +131,7 @@ def wait_for_certificate(stack: TlsStack, timeout: float = 60) -> x509.Certifica
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return served_certificate(stack)
+            return served_certificate(stack.https_port)
         except (ssl.SSLError, OSError):
             if time.monotonic() > deadline:
                 raise

@@ -34,7 +34,7 @@ def test_a_certificate_is_obtained_from_scratch_and_served(
     assert "nginx reloaded, serving HTTPS with it" in logs, logs
 
     # Verified as a browser would, trusting pebble's root only: the chain and the name.
-    served = served_certificate(tls, trusting(pebble_roots))
+    served = served_certificate(tls.https_port, trusting(pebble_roots))
     names = served.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert names.get_values_for_type(x509.DNSName) == [HOST]
     assert served.issuer.rfc4514_string().startswith("CN=Pebble Intermediate CA")
@@ -99,8 +99,7 @@ def handshake(tls: TlsStack, version: ssl.TLSVersion, ciphers: str | None = None
     context.verify_mode = ssl.CERT_NONE
     context.minimum_version = context.maximum_version = version
     context.set_ciphers(f"{ciphers or 'ALL'}:@SECLEVEL=0")
-    port = tls.port("proxy", 8443)
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+    with socket.create_connection(("127.0.0.1", tls.https_port), timeout=5) as raw:
         try:
             with context.wrap_socket(raw, server_hostname=HOST) as connection:
                 name, protocol, _ = connection.cipher()
