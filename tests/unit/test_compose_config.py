@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 BASE = "docker-compose.yml"
 OVERRIDE = "docker-compose.override.yml"
 PROD = "docker-compose.prod.yml"
+TLS = "docker-compose.tls.yml"
+TLS_FILES = "docker-compose.tls-files.yml"
 LONG_RUNNING = {"proxy", "api", "worker", "database", "cache"}
 
 
@@ -76,6 +78,18 @@ def prod(prod_env: dict[str, str]) -> dict:
     return json.loads(compose_config([BASE, PROD], "--format", "json", env=prod_env).stdout)
 
 
+@pytest.fixture
+def tls_env(prod_env: dict[str, str]) -> dict[str, str]:
+    return {**prod_env, "PUBLIC_HOST": "short.example.org"}
+
+
+@pytest.fixture
+def acme(tls_env: dict[str, str]) -> dict:
+    """The production variant in TLS_MODE=acme, as `make prod-up` composes it."""
+    env = {**tls_env, "COMPOSE_PROFILES": "acme"}
+    return json.loads(compose_config([BASE, PROD, TLS], "--format", "json", env=env).stdout)
+
+
 @pytest.mark.parametrize(
     "files", [[BASE], [BASE, OVERRIDE], [BASE, PROD]], ids=["base", "development", "production"]
 )
@@ -104,8 +118,11 @@ def test_production_secrets_come_only_from_secrets_dir(
         assert Path(secret["file"]).parent == folder, f"{name}: {secret['file']}"
 
 
-def test_every_production_service_is_hardened(prod: dict) -> None:
-    assert set(prod["services"]) == LONG_RUNNING | {"migrate"}
+@pytest.mark.parametrize("variant", ["prod", "acme"])
+def test_every_production_service_is_hardened(variant: str, request: pytest.FixtureRequest) -> None:
+    prod = request.getfixturevalue(variant)
+    extra = {"certs"} if variant == "acme" else set()
+    assert set(prod["services"]) == LONG_RUNNING | {"migrate"} | extra
     for name, service in prod["services"].items():
         assert service.get("read_only") is True, f"{name}: root filesystem is writable"
         assert service.get("cap_drop") == ["ALL"], f"{name}: cap_drop {service.get('cap_drop')}"
@@ -137,3 +154,43 @@ def test_production_scales_api_and_worker_and_publishes_only_the_proxy(prod: dic
         assert prod["services"][name]["deploy"]["replicas"] >= 2, name
     published = {name for name, service in prod["services"].items() if service.get("ports")}
     assert published == {"proxy"}
+
+
+def test_tls_acme_publishes_80_and_443_and_keeps_the_keeper_apart(acme: dict) -> None:
+    proxy, certs = acme["services"]["proxy"], acme["services"]["certs"]
+    assert sorted((p["published"], p["target"], p["host_ip"]) for p in proxy["ports"]) == [
+        ("443", 8443, "127.0.0.1"),
+        ("80", 8080, "127.0.0.1"),
+    ]
+    # The keeper writes, the proxy only reads; the keeper's one network is its route out.
+    assert {(v["target"], v.get("read_only", False)) for v in proxy["volumes"]} == {
+        ("/certs", True),
+        ("/acme-challenges", True),
+    }
+    assert {(v["target"], v.get("read_only", False)) for v in certs["volumes"]} == {
+        ("/certs", False),
+        ("/acme-challenges", False),
+    }
+    assert set(certs["networks"]) == {"acme"}
+    assert acme["networks"]["acme"].get("internal") is not True
+    assert "acme" not in proxy["networks"]  # the proxy needs no route out
+    assert acme["services"]["api"]["environment"]["PUBLIC_BASE_URL"] == "https://short.example.org"
+
+
+def test_tls_files_mode_takes_the_pair_from_secrets_dir(
+    tls_env: dict[str, str], prod_env: dict[str, str]
+) -> None:
+    config = json.loads(
+        compose_config([BASE, PROD, TLS, TLS_FILES], "--format", "json", env=tls_env).stdout
+    )
+    assert "certs" not in config["services"]  # no keeper without the acme profile
+    mounted = {secret["source"] for secret in config["services"]["proxy"]["secrets"]}
+    assert mounted == {"tls_certificate", "tls_private_key"}
+    for name in mounted:
+        assert Path(config["secrets"][name]["file"]).parent == Path(prod_env["SECRETS_DIR"])
+
+
+def test_tls_without_public_host_stops_naming_it(prod_env: dict[str, str]) -> None:
+    result = compose_config([BASE, PROD, TLS], "--quiet", env=prod_env, check=False)
+    assert result.returncode != 0
+    assert "set PUBLIC_HOST to the host name HTTPS is served for" in result.stderr
