@@ -5,6 +5,13 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 COMPOSE := docker compose
+# The project the everyday targets (logs, ps, psql, redis-cli, keys, metrics) talk to:
+# development's (`shortener`) or production's (`shortener-prod`, docker-compose.prod.yml),
+# whichever runs (development's when both do); PROJECT=... or COMPOSE_PROJECT_NAME chooses.
+RUNNING_PROJECTS = $(shell $(COMPOSE) ls --quiet 2>/dev/null)
+PROJECT ?= $(or $(COMPOSE_PROJECT_NAME),$(if $(filter shortener,$(RUNNING_PROJECTS)),shortener,$(if $(filter shortener-prod,$(RUNNING_PROJECTS)),shortener-prod,shortener)))
+STACK_COMPOSE = $(COMPOSE) -p $(PROJECT)
+
 # HTTPS at the edge (docs/tls.md): TLS_MODE acme (the default once PUBLIC_HOST is set),
 # files, or off (the default without PUBLIC_HOST: TLS ends in front, as at a load balancer).
 TLS_MODE ?= $(if $(PUBLIC_HOST),acme,off)
@@ -65,27 +72,27 @@ sizes: ## Print each image's size: proxy, api, worker, the data stores and the b
 	done
 
 logs: ## Follow the logs of every service
-	$(COMPOSE) logs --follow --tail 100
+	$(STACK_COMPOSE) logs --follow --tail 100
 
 ps: ## Show each service's state and health
-	$(COMPOSE) ps --all
+	$(STACK_COMPOSE) ps --all
 
 psql: ## Open psql in the database as the app role
-	$(COMPOSE) exec database sh -c 'PGPASSWORD="$$(cat /run/secrets/database_app_password)" psql -h 127.0.0.1 -U shortener_app shortener'
+	$(STACK_COMPOSE) exec database sh -c 'PGPASSWORD="$$(cat /run/secrets/database_app_password)" psql -h 127.0.0.1 -U shortener_app shortener'
 
 redis-cli: ## Open redis-cli in the cache
-	$(COMPOSE) exec cache sh -c 'REDISCLI_AUTH="$$(cat /run/secrets/redis_password)" redis-cli'
+	$(STACK_COMPOSE) exec cache sh -c 'REDISCLI_AUTH="$$(cat /run/secrets/redis_password)" redis-cli'
 
 api-key: ## Create an API key, printed once: make api-key NAME=alice
 	@test -n "$(NAME)" || { echo "usage: make api-key NAME=<who it is for>" >&2; exit 2; }
-	@$(COMPOSE) exec -T api python -m shortener.keys create "$(NAME)"
+	@$(STACK_COMPOSE) exec -T api python -m shortener.keys create "$(NAME)"
 
 revoke-key: ## Revoke an API key by its prefix: make revoke-key PREFIX=AbCd1234
 	@test -n "$(PREFIX)" || { echo "usage: make revoke-key PREFIX=<prefix from make keys>" >&2; exit 2; }
-	@$(COMPOSE) exec -T api python -m shortener.keys revoke "$(PREFIX)"
+	@$(STACK_COMPOSE) exec -T api python -m shortener.keys revoke "$(PREFIX)"
 
 keys: ## List API keys (prefixes, state, names; never the keys)
-	@$(COMPOSE) exec -T api python -m shortener.keys list
+	@$(STACK_COMPOSE) exec -T api python -m shortener.keys list
 
 secrets: ## Create missing secrets in .secrets/ (random; existing ones are kept)
 	@scripts/secrets.sh
@@ -139,9 +146,9 @@ METRICS_GET := import sys, urllib.request; sys.stdout.write(urllib.request.urlop
 .PHONY: metrics
 metrics: ## Print the api's and the worker's Prometheus metrics (first replica of each)
 	@echo "# ---- api (api:8000/metrics)"
-	@$(COMPOSE) exec -T api python -c '$(METRICS_GET)' 8000
+	@$(STACK_COMPOSE) exec -T api python -c '$(METRICS_GET)' 8000
 	@echo "# ---- worker (worker:9100/metrics)"
-	@$(COMPOSE) exec -T worker python -c '$(METRICS_GET)' 9100
+	@$(STACK_COMPOSE) exec -T worker python -c '$(METRICS_GET)' 9100
 
 # ---- tests ------------------------------------------------------------------------------
 .PHONY: test test-unit test-integration test-e2e test-faults test-tls test-swarm

@@ -5,7 +5,9 @@
 #   scripts/stack.sh down   remove the edge and the stack; --volumes also deletes its data
 #
 # Environment: STACK_NAME (default shortener), SECRETS_DIR (required, as for make prod-up),
-# API_IMAGE, WORKER_IMAGE, PROXY_IMAGE and the base image variables, as for compose.
+# API_IMAGE, WORKER_IMAGE, PROXY_IMAGE and the base image variables, as for compose;
+# TLS_MODE (off, acme, files) and its settings, as for make prod-up: the edge serves HTTPS
+# (docs/tls.md), the keeper (acme) running beside it.
 # The engine must be in a swarm (docker swarm init); on a single node the images need
 # no registry (--resolve-image never). Guide: docs/swarm.md.
 set -euo pipefail
@@ -14,7 +16,15 @@ cd "$(dirname "$0")/.."
 stack="${STACK_NAME:-shortener}"
 export STACK_NAME="$stack"
 files=(-f docker-compose.yml -f docker-compose.prod.yml -f docker-compose.swarm.yml)
-edge=(docker compose -p "${stack}-edge" "${files[@]}" -f docker-compose.edge.yml)
+# The edge is a compose project (docker-compose.edge.yml); TLS, when asked for, is its
+# business alone: the stack behind it is the same.
+case "${TLS_MODE:-off}" in
+  off) tls=() edge_services=(proxy) scheme=http port=8080 ;;
+  acme) tls=(-f docker-compose.tls.yml --profile acme) edge_services=(proxy certs) scheme=https port=8443 ;;
+  files) tls=(-f docker-compose.tls.yml -f docker-compose.tls-files.yml) edge_services=(proxy) scheme=https port=8443 ;;
+  *) echo "error: TLS_MODE=${TLS_MODE}: must be acme, files or off (docs/tls.md)" >&2; exit 2 ;;
+esac
+edge=(docker compose -p "${stack}-edge" "${files[@]}" -f docker-compose.edge.yml "${tls[@]}")
 
 require_swarm() {
   if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != active ]; then
@@ -98,9 +108,9 @@ up() {
   # Locally built images: no registry is asked for digests (docs/swarm.md, "Registries").
   docker stack deploy --resolve-image never --prune --detach=true -c "$stack_file" "$stack"
   wait_converged
-  "${edge[@]}" up --detach --no-deps --wait --wait-timeout 120 proxy
+  "${edge[@]}" up --detach --no-deps --wait --wait-timeout 120 "${edge_services[@]}"
   echo
-  echo "The stack ${stack} is up: http://$("${edge[@]}" port proxy 8080 | tail -n1)"
+  echo "The stack ${stack} is up: ${scheme}://$("${edge[@]}" port proxy "$port" | tail -n1)"
 }
 
 # Until no running container of the stack is left but those of the named services.
@@ -140,6 +150,9 @@ down() {
     | xargs --no-run-if-empty docker rm --force >/dev/null
   if [ "${1:-}" = --volumes ]; then
     docker volume ls --quiet --filter "label=com.docker.stack.namespace=${stack}" \
+      | xargs --no-run-if-empty docker volume rm >/dev/null
+    # The edge's own (TLS: the certificates), whatever TLS_MODE says now.
+    docker volume ls --quiet --filter "label=com.docker.compose.project=${stack}-edge" \
       | xargs --no-run-if-empty docker volume rm >/dev/null
   fi
 }

@@ -68,6 +68,19 @@ fi
 # shellcheck source=scripts/base-images.sh
 . scripts/base-images.sh
 
+project="$("${compose[@]}" config --format json | python3 -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
+# Production ran as the project `shortener` (development's name) until it got one of its
+# own: its data may still be in that project's volume. Say so before starting empty.
+if [ "$project" = shortener-prod ] && ! docker volume inspect shortener-prod_database-data >/dev/null 2>&1 \
+  && docker volume inspect shortener_database-data >/dev/null 2>&1; then
+  {
+    echo "notice: production now runs as the compose project shortener-prod, with volumes of its own;"
+    echo "  a volume shortener_database-data exists (development's, or production's from before)."
+    echo "  Nothing in it is changed. If it holds production's data: make prod-down, then"
+    echo "  COMPOSE_PROJECT_NAME=shortener make prod-up (or move the data: a backup, restored)."
+  } >&2
+fi
+
 # --wait returns once every service is healthy (or completed, for the migrate job).
 if ! "${compose[@]}" up --detach --build --wait --wait-timeout "${UP_TIMEOUT:-300}"; then
   echo >&2
@@ -87,18 +100,33 @@ if ! "${compose[@]}" up --detach --build --wait --wait-timeout "${UP_TIMEOUT:-30
   exit 1
 fi
 
-port="$("${compose[@]}" port proxy 8080 | tail -n1)"
-# The closing hint names the make targets of the variant just started. `make api-key`
-# serves both: `compose exec` finds the running api by project name, whatever its files.
+url="http://$("${compose[@]}" port proxy 8080 | tail -n1)"
+tls_note=""
+for arg in "$@"; do
+  if [[ "$arg" == *docker-compose.tls.yml ]]; then
+    # HTTPS (docs/tls.md): the name the certificate is for, and the port if not 443.
+    https_port="$("${compose[@]}" port proxy 8443 | tail -n1)"
+    https_port="${https_port##*:}"
+    url="https://${PUBLIC_HOST}$([ "$https_port" = 443 ] || printf ':%s' "$https_port")"
+    tls_note="  certificate: make tls-status (acme: issued within a minute of the first start)"
+  fi
+done
+# The closing hint names the make targets of the variant just started; the key targets
+# find the running project by name (Makefile, PROJECT), named here for production's.
 stop="make down   remove data too: make clean"
+project_arg=""
 for arg in "$@"; do
   case "$arg" in
-    *docker-compose.prod.yml) stop="make prod-down" ;;
+    *docker-compose.prod.yml)
+      stop="make prod-down"
+      project_arg=" PROJECT=${project}"
+      ;;
   esac
 done
 echo
-echo "The shortener is up: http://${port}   (API reference: http://${port}/api/docs)"
+echo "The shortener is up: ${url}   (API reference: ${url}/api/docs)"
+[ -z "$tls_note" ] || echo "$tls_note"
 echo "  shorten: writes need an API key; make one (it is printed once), then send it:"
-echo '    KEY=$(make -s api-key NAME=me)'
-echo "    curl -sS -X POST -H \"Authorization: Bearer \$KEY\" -H 'Content-Type: application/json' -d '{\"url\":\"https://example.org/\"}' http://${port}/api/links"
+echo "    KEY=\$(make -s api-key NAME=me${project_arg})"
+echo "    curl -sS -X POST -H \"Authorization: Bearer \$KEY\" -H 'Content-Type: application/json' -d '{\"url\":\"https://example.org/\"}' ${url}/api/links"
 echo "  logs: make logs   stop: ${stop}"

@@ -1,15 +1,18 @@
 """The migration runner against a real Postgres, as the schema owner (the migrate job)."""
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import psycopg
 import pytest
 
+from shortener.migrate.__main__ import main as migrate_main
 from shortener.migrate.files import Migration
 from shortener.migrate.runner import ADVISORY_LOCK_KEY, MigrationConflict, apply_migrations
-from tests.integration.containers import OWNER, Postgres
+from tests.integration.containers import DATABASE, OWNER, Postgres
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +72,29 @@ def test_an_edited_applied_migration_is_refused(
     with postgres.connect(OWNER) as other:
         assert other.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,)).fetchone()
         other.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+
+
+def test_secrets_the_volume_was_not_made_with_are_named_as_the_cause(
+    postgres: Postgres,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # What a user met: development's volume started with production's secrets. Postgres
+    # only says the password failed; the job says why and what to do.
+    wrong = tmp_path / "database_owner_password"
+    wrong.write_text("not-the-password-the-volume-was-made-with\n")
+    for name, value in {
+        "DATABASE_HOST": postgres.host,
+        "DATABASE_PORT": str(postgres.port),
+        "DATABASE_NAME": DATABASE,
+        "DATABASE_USER": OWNER,
+        "DATABASE_PASSWORD_FILE": str(wrong),
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert migrate_main() == 1
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["message"] == "migration failed"
+    assert "password authentication failed" in line["error"]
+    assert "initialised with other secrets than the ones given now" in line["cause"]
+    assert "SECRETS_DIR" in line["cause"]

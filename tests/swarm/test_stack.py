@@ -1,19 +1,23 @@
 """The production files on Docker Swarm (make stack-up): the stack converges, serves on
 127.0.0.1 only, rolls the api to a new image without a failed request, rolls a bad image
-back by itself, and replaces a killed task.
+back by itself, replaces a killed task, and serves HTTPS at its edge.
 
 The tests share one stack and run in this order: each leaves it converged for the next.
 """
 
 import json
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.swarm.stack import RedirectLoad, SwarmStack, run
+from tests.swarm.stack import STACK_SCRIPT, RedirectLoad, SwarmStack, run
+from tests.tls.authority import Authority
 
 pytestmark = pytest.mark.swarm
 
@@ -203,3 +207,37 @@ def test_a_killed_task_is_replaced_and_serves(
     print(f"redirects during the kill: {dict(load.outcomes)}")
     assert load.outcomes["302"] > 20, load.outcomes
     assert sum(load.failures.values()) <= max(2, load.outcomes["302"] // 100), load.outcomes
+
+
+def test_the_edge_serves_https_with_the_stack_unchanged_behind_it(
+    stack: SwarmStack, code: str, tmp_path: Path
+) -> None:
+    # TLS is the edge's business alone (docs/tls.md): `make stack-up` with TLS_MODE=files
+    # and a certificate in SECRETS_DIR re-creates the edge proxy; the stack stays as it is.
+    # (acme mode adds the keeper beside it: the TLS tier proves that pair.)
+    authority = Authority.create("swarm tier: the edge's certificate")
+    chain, key = authority.issue("sho.rt")
+    for name, pem in (("tls_certificate", chain), ("tls_private_key", key)):
+        (stack.secrets_dir / name).write_bytes(pem)
+        (stack.secrets_dir / name).chmod(0o644)  # in a 0700 folder, as scripts/secrets.sh
+    (tmp_path / "ca.pem").write_bytes(authority.pem)
+    api_before = stack.service("api")["Version"]["Index"]
+    env = {
+        **stack.env,
+        "TLS_MODE": "files",
+        "PUBLIC_HOST": "sho.rt",
+        "PROXY_HTTP_PORT": "",
+        "PROXY_HTTPS_PORT": "",
+    }
+    output = run([str(STACK_SCRIPT), "up"], env, timeout=600)
+    address = output.strip().splitlines()[-1].rsplit("https://", 1)[1]
+    host, _, port = address.rpartition(":")
+    assert host == "127.0.0.1", output
+    trusted = ssl.create_default_context(cafile=tmp_path / "ca.pem")
+    with httpx.Client(
+        base_url=f"https://127.0.0.1:{port}", verify=trusted, headers={"Host": "sho.rt"}
+    ) as client:
+        answer = client.get(f"/{code}", extensions={"sni_hostname": "sho.rt"})
+    assert answer.status_code == 302, answer.text
+    assert answer.headers["strict-transport-security"] == "max-age=31536000"
+    assert stack.service("api")["Version"]["Index"] == api_before  # not redeployed

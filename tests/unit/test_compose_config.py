@@ -194,3 +194,15 @@ def test_tls_without_public_host_stops_naming_it(prod_env: dict[str, str]) -> No
     result = compose_config([BASE, PROD, TLS], "--quiet", env=prod_env, check=False)
     assert result.returncode != 0
     assert "set PUBLIC_HOST to the host name HTTPS is served for" in result.stderr
+
+
+def test_development_and_production_are_projects_of_their_own(env: dict[str, str]) -> None:
+    # On one host, production must never start on development's volumes (made with other
+    # passwords): each variant's project name prefixes its containers and volumes.
+    env = {k: v for k, v in env.items() if k != "COMPOSE_PROJECT_NAME"}
+    names = {}
+    for variant, files in {"development": [BASE, OVERRIDE], "production": [BASE, PROD]}.items():
+        variant_env = {**env, "SECRETS_DIR": "/tmp/config-only"}
+        config = compose_config(files, "--format", "json", env=variant_env)
+        names[variant] = json.loads(config.stdout)["name"]
+    assert names == {"development": "shortener", "production": "shortener-prod"}
