@@ -35,7 +35,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---- running the stack ------------------------------------------------------------------
-.PHONY: up down prod-up prod-down tls-status tls-renew stack-up stack-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
+.PHONY: up down prod-up prod-down backup backups backup-check restore tls-status tls-renew stack-up stack-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
 up: ## Start the stack (development), health-gated; prints the URL
 	@scripts/up.sh
 
@@ -49,6 +49,22 @@ prod-up: ## Start the production variant (base + docker-compose.prod.yml, + TLS 
 prod-down: ## Stop the production variant
 	@$(CHECK_TLS_MODE)
 	$(COMPOSE) $(PROD) down --remove-orphans
+
+# Backups (docs/backups.md) of the variant PROJECT names: production's files for
+# shortener-prod, development's otherwise.
+VARIANT_FILES = $(if $(filter shortener-prod,$(PROJECT)),$(PROD))
+
+backup: ## A full base backup now (pgBackRest); make backup TYPE=diff for a differential one
+	@scripts/backup.sh backup $(or $(TYPE),full) $(VARIANT_FILES)
+
+backups: ## List the backups: times, sizes, and the range of time a restore can reach
+	@scripts/backup.sh list $(VARIANT_FILES)
+
+backup-check: ## Check that WAL archiving works and every file in the repository matches its checksum
+	@scripts/backup.sh check $(VARIANT_FILES)
+
+restore: ## Restore the database (latest, or TARGET_TIME="2026-12-07 05:20:00+00"); needs CONFIRM=yes
+	@scripts/backup.sh restore $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)") $(if $(filter yes,$(CONFIRM)),--confirm) $(VARIANT_FILES)
 
 tls-status: ## The served certificate: names, issuer, expiry, renewal time, the keeper's results (acme)
 	@$(COMPOSE) $(PROD) exec -T certs python -m shortener_certs status
@@ -151,7 +167,7 @@ metrics: ## Print the api's and the worker's Prometheus metrics (first replica o
 	@$(STACK_COMPOSE) exec -T worker python -c '$(METRICS_GET)' 9100
 
 # ---- tests ------------------------------------------------------------------------------
-.PHONY: test test-unit test-integration test-e2e test-faults test-tls test-swarm
+.PHONY: test test-unit test-integration test-e2e test-faults test-tls test-backups test-swarm
 test: venv ## Run every tier (lint, unit, integration, e2e beside faults, swarm); fails if any tier fails
 	scripts/test-tiers.sh
 
@@ -166,6 +182,9 @@ test-e2e: venv ## End-to-end tests: the whole compose stack through nginx on 127
 
 test-faults: venv ## Fault and load tests: the prod variant under Docker-made faults, a 60 s soak
 	$(BASE_IMAGES) && $(PYTEST) tests/faults
+
+test-backups: venv ## Backup drills: point-in-time restore of a lost volume, a damaged repository refused
+	$(BASE_IMAGES) && $(PYTEST) tests/backups
 
 test-tls: venv ## TLS tests: the production variant with HTTPS from a local ACME CA (pebble)
 	$(BASE_IMAGES) && $(PYTEST) tests/tls

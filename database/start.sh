@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The database's entrypoint: starts the backup schedule beside the server, then hands over
+# to the official entrypoint (docker-entrypoint.sh), which becomes postgres, PID 1.
+#
+#   BACKUP_INTERVAL_HOURS   a base backup this often (default 24; 0: none on a schedule)
+#   BACKUP_FULL_EVERY       every n-th scheduled backup is full, the others differential
+#                           (default 7: a full one a week at the default interval)
+#
+# Why in this container: pgBackRest reads the data folder and talks to the server on its
+# local socket; a second container would need both shared. The schedule is a loop, not
+# cron: one process, its state in the repository (last-backup), no daemon to run as root.
+set -euo pipefail
+
+STANZA=shortener
+REPOSITORY=/var/lib/pgbackrest
+STATE="$REPOSITORY/last-backup"  # "<unix time> <count>" of the last scheduled backup
+
+say() { printf '{"time":"%s","level":"%s","logger":"backups","message":"%s"}\n' \
+  "$(date -u +%FT%TZ)" "$1" "$2"; }
+
+schedule_backups() {
+  local interval=$(( ${BACKUP_INTERVAL_HOURS:-24} * 3600 )) every="${BACKUP_FULL_EVERY:-7}"
+  # Until the real server answers: on TCP, which the first boot's temporary server (for
+  # initdb and init-db/) never listens on.
+  until pg_isready --quiet --host=127.0.0.1 --username=postgres; do sleep 2; done
+  # Existing volumes (made before backups) get their stanza here; new ones in init-db/.
+  pgbackrest --stanza="$STANZA" stanza-create >/dev/null 2>&1 \
+    || say error "pgbackrest stanza-create failed: WAL is not archived until it succeeds"
+  [ "$interval" -gt 0 ] || return 0
+  local last=0 count=0 type now
+  while :; do
+    [ -r "$STATE" ] && read -r last count <"$STATE"
+    now="$(date +%s)"
+    if [ $((last + interval)) -gt "$now" ]; then
+      sleep $((last + interval - now))
+      continue
+    fi
+    type=diff
+    if [ $((count % every)) -eq 0 ] || ! pgbackrest --stanza="$STANZA" info | grep -q 'full backup'; then
+      type=full
+    fi
+    if pgbackrest --stanza="$STANZA" --type="$type" backup; then
+      printf '%s %s\n' "$(date +%s)" $((count + 1)) >"$STATE.partial" && mv "$STATE.partial" "$STATE"
+      say info "scheduled $type backup done"
+    else
+      say error "scheduled $type backup failed; retrying in 10 minutes"
+      sleep 600
+    fi
+  done
+}
+
+if [ "${1:-}" = --schedule ]; then
+  schedule_backups
+  exit 0
+fi
+if [ "${1:-}" = postgres ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    # Started as root (development): the schedule runs as postgres, as the server will.
+    setpriv --reuid=postgres --regid=postgres --init-groups "$0" --schedule &
+  else
+    "$0" --schedule &
+  fi
+fi
+exec docker-entrypoint.sh "$@"

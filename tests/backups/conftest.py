@@ -1,0 +1,91 @@
+"""The backups tier: the production variant (its hardening included) with pgBackRest's
+continuous archiving, driven by scripts/backup.sh as `make backup` / `make restore` drive
+it (docs/backups.md). One stack for the tier; each drill leaves it serving."""
+
+import secrets
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.stack import REPO, Stack, make_secrets, run
+
+PROD_FILES = [REPO / "docker-compose.yml", REPO / "docker-compose.prod.yml"]
+
+
+class BackupStack(Stack):
+    def backup(self, *args: str, check: bool = True) -> str:
+        """scripts/backup.sh with this stack's compose files; its output (stderr too)."""
+        files = [arg for path in self.files for arg in ("-f", str(path))]
+        finished = run(
+            [str(REPO / "scripts" / "backup.sh"), *args, *files], self.env, check, timeout=600
+        )
+        return finished.stdout + finished.stderr
+
+    def query(self, sql: str) -> str:
+        return self.sql(sql)
+
+    def as_app_role(self, sql: str) -> str:
+        """psql as the api's role over TCP, as the api connects: what it says, errors too."""
+        files = [arg for path in self.files for arg in ("-f", str(path))]
+        finished = run(
+            [
+                "docker", "compose", *files, "exec", "-T", "database", "sh", "-c",
+                'PGPASSWORD="$(cat /run/secrets/database_app_password)" psql -h 127.0.0.1'
+                ' -U shortener_app -d shortener -v ON_ERROR_STOP=1 -tA -c "$0"',
+                sql,
+            ],
+            self.env,
+            check=False,
+        )  # fmt: skip
+        return finished.stdout + finished.stderr
+
+    def archived(self) -> None:
+        """Until the WAL written so far is in the repository (the segment switched now)."""
+        segment = self.query("SELECT pg_walfile_name(pg_switch_wal())")
+        wait_for(lambda: self.query("SELECT last_archived_wal FROM pg_stat_archiver") >= segment)
+
+    def destroy_database_volume(self) -> None:
+        """What losing the disk does: the container and its volume gone (the backup
+        repository, another volume, stays)."""
+        self.compose("rm", "--stop", "--force", "database")
+        run(["docker", "volume", "rm", f"{self.name}_database-data"])
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackupStack]:
+    stack = BackupStack(
+        make_secrets(tmp_path_factory.mktemp("backups-secrets")),
+        files=PROD_FILES,
+        name=f"shortener-backups-{secrets.token_hex(3)}",
+    )
+    with stack.running():
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def api_key(stack: BackupStack) -> str:
+    return stack.create_api_key("backups")
+
+
+@pytest.fixture
+def client(stack: BackupStack, api_key: str) -> Iterator[httpx.Client]:
+    with stack.client(api_key) as client:
+        yield client
+
+
+def shorten(client: httpx.Client, label: str, count: int) -> list[str]:
+    codes = []
+    for number in range(count):
+        created = client.post("/api/links", json={"url": f"https://example.org/{label}/{number}"})
+        assert created.status_code == 201, created.text
+        codes.append(created.json()["code"])
+    return codes
+
+
+def wait_for(check: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"still not true after {timeout} s"
+        time.sleep(0.5)

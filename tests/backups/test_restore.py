@@ -1,0 +1,96 @@
+"""Drills: the database volume lost, brought back to a point in time and to the latest
+archived write; a damaged repository refused; a restore never starts by accident
+(docs/backups.md)."""
+
+import time
+
+import httpx
+import pytest
+
+from tests.backups.conftest import BackupStack, shorten, wait_for
+
+pytestmark = pytest.mark.e2e
+
+CLICKS = "SELECT coalesce(sum(clicks), 0) FROM shortener.click_totals"
+
+
+def redirects(stack: BackupStack, codes: list[str]) -> set[int]:
+    with stack.client() as visitor:
+        return {visitor.get(f"/{code}").status_code for code in codes}
+
+
+def test_a_lost_volume_is_restored_to_a_point_in_time(
+    stack: BackupStack, client: httpx.Client
+) -> None:
+    before_backup = shorten(client, "before-backup", 5)
+    for code in before_backup:  # clicks, ingested before the backup: totals to compare
+        client.get(f"/{code}")
+    wait_for(lambda: stack.query(CLICKS) == "5")
+    output = stack.backup("backup", "full")
+    assert "full backup" in output
+
+    before_target = shorten(client, "before-target", 5)
+    # The target: a moment with the writes above committed and those below not yet made.
+    time.sleep(1)
+    target = stack.query("SELECT now()")
+    time.sleep(1)
+    after_target = shorten(client, "after-target", 5)
+    stack.archived()  # the segment holding them in the repository now
+    # The cached redirects of all three survive the loss (Redis), until the restore forgets them.
+    assert redirects(stack, before_backup + before_target + after_target) == {302}
+
+    stack.destroy_database_volume()
+    started = time.monotonic()
+    output = stack.backup("restore", "--target-time", target, "--confirm")
+    took = time.monotonic() - started
+    print(f"restore to {target}: {took:.0f} s from a lost volume to a serving stack")
+    assert f"restored to {target}" in output
+
+    rows = stack.query("SELECT count(*) FROM shortener.links")
+    assert rows == "10", rows  # exactly those committed before the target
+    # The clicks committed before the target (the 15 of the check above came after it).
+    assert stack.query(CLICKS) == "5"
+    assert redirects(stack, before_backup + before_target) == {302}
+    assert redirects(stack, after_target) == {404}  # gone, and no cache says otherwise
+    # Roles as they were: the key still authenticates (a write), the app role still has no
+    # DDL, and reads and writes rows as before.
+    assert shorten(client, "after-restore", 1)
+    assert "permission denied for schema shortener" in stack.as_app_role(
+        "CREATE TABLE shortener.nope (n int)"
+    )
+    assert stack.as_app_role("SELECT count(*) FROM links").strip() == "11"
+
+
+def test_a_damaged_repository_is_refused_naming_the_file(stack: BackupStack) -> None:
+    stack.backup("backup", "full")
+    # One file of the newest full backup cut short, as a failing disk or an interrupted copy
+    # off the host would leave it.
+    damaged = stack.exec(
+        "database", "sh", "-c",
+        "f=$(find /var/lib/pgbackrest/backup/shortener/*F/pg_data/base -name '*.zst'"
+        " -size +2k | sort | tail -n1) && truncate -s 100 \"$f\" && echo \"${f#*/shortener/}\"",
+    ).strip()  # fmt: skip
+    label = damaged.split("/", 1)[0]
+    assert label.endswith("F"), damaged
+    links = stack.query("SELECT count(*) FROM shortener.links")
+    database = stack.inspect(stack.container("database"))["State"]["StartedAt"]
+
+    check = stack.backup("check", check=False)
+    assert f"invalid checksum '{damaged}'" in check, check
+    restore = stack.backup("restore", "--confirm", check=False)
+    assert f"invalid checksum '{damaged}'" in restore, restore
+    assert "the database is untouched" in restore
+    # Untouched indeed: the same server, never stopped, the same rows.
+    assert stack.inspect(stack.container("database"))["State"]["StartedAt"] == database
+    assert stack.query("SELECT count(*) FROM shortener.links") == links
+
+    # The way out: a new full backup, then the damaged set expired by pgBackRest.
+    stack.backup("backup", "full")
+    stack.exec("database", "pgbackrest", "--stanza=shortener", f"--set={label}", "expire")
+    assert "every file matches its checksum" in stack.backup("check")
+
+
+def test_a_restore_never_starts_without_confirmation(stack: BackupStack) -> None:
+    refused = stack.backup("restore", check=False)
+    assert "add --confirm (make restore CONFIRM=yes)" in refused
+    assert stack.inspect(stack.container("database"))["State"]["Running"]
