@@ -5,9 +5,9 @@
 #   scripts/stack.sh down   remove the edge and the stack; --volumes also deletes its data
 #
 # Environment: STACK_NAME (default shortener), SECRETS_DIR (required, as for make prod-up),
-# API_IMAGE, WORKER_IMAGE, PROXY_IMAGE and the base image variables, as for compose;
-# TLS_MODE (off, acme, files) and its settings, as for make prod-up: the edge serves HTTPS
-# (docs/tls.md), the keeper (acme) running beside it.
+# API_IMAGE, WORKER_IMAGE, PROXY_IMAGE, DATABASE_IMAGE and the base image variables, as for
+# compose; TLS_MODE (off, acme, files) and its settings, as for make prod-up: the edge serves
+# HTTPS (docs/tls.md), the keeper (acme) running beside it.
 # The engine must be in a swarm (docker swarm init); on a single node the images need
 # no registry (--resolve-image never). Guide: docs/swarm.md.
 set -euo pipefail

@@ -28,6 +28,7 @@ PROJECT_FILES = [
     "api",
     "worker",
     "nginx",
+    "database",
     "cache",
     "init-db",
 ]
@@ -48,6 +49,7 @@ class DevStack(Stack):
             "API_IMAGE": f"{self.name}/api:dev",
             "WORKER_IMAGE": f"{self.name}/worker:dev",
             "PROXY_IMAGE": f"{self.name}/proxy:dev",
+            "DATABASE_IMAGE": f"{self.name}/database:dev",
         }
 
     @property

@@ -89,7 +89,11 @@ def postgres_container(secrets: Path) -> DockerContainer:
             DATABASE_OWNER_PASSWORD_FILE="/run/secrets/database_owner_password",
             DATABASE_APP_PASSWORD_FILE="/run/secrets/database_app_password",
         )
-        .with_volume_mapping(REPO / "init-db", "/docker-entrypoint-initdb.d", "ro")
+        # The roles only: the backup stanza (init-db/20-backups.sh) needs the database
+        # image's pgBackRest, and these tests run the plain base image.
+        .with_volume_mapping(
+            REPO / "init-db" / "10-roles.sh", "/docker-entrypoint-initdb.d/10-roles.sh", "ro"
+        )
         .with_exposed_ports(5432)
     )
     for name in PASSWORD_FILES.values():
