@@ -79,9 +79,11 @@ case "$command" in
     # api stays: cached redirects keep answering, writes answer 503 meanwhile.
     "${compose[@]}" stop worker database
     beside_database "${restore[@]}" restore
-    "${compose[@]}" up --detach --wait database
+    # --no-recreate: the api and proxy that kept answering stay as they are; only what is
+    # stopped or gone (the database, the worker, migrate) starts.
+    "${compose[@]}" up --detach --wait --no-recreate database
     # migrate (the schema the restored data needs), then everything else, health-gated.
-    "${compose[@]}" up --detach --wait
+    "${compose[@]}" up --detach --wait --no-recreate
     # Redirects cached before the restore may name links the restored data lacks.
     "${compose[@]}" exec -T cache sh -c 'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli --no-raw EVAL "local n = 0 for _, k in ipairs(redis.call(\"KEYS\", \"link:*\")) do redis.call(\"DEL\", k) n = n + 1 end return n" 0' >/dev/null
     echo "restored${target:+ to $target}; the stack is up"

@@ -21,7 +21,7 @@ def redirects(stack: BackupStack, codes: list[str]) -> set[int]:
 
 
 def test_a_lost_volume_is_restored_to_a_point_in_time(
-    stack: BackupStack, client: httpx.Client
+    stack: BackupStack, client: httpx.Client, api_key: str
 ) -> None:
     before_backup = shorten(client, "before-backup", 5)
     for code in before_backup:  # clicks, ingested before the backup: totals to compare
@@ -58,7 +58,8 @@ def test_a_lost_volume_is_restored_to_a_point_in_time(
     assert redirects(stack, after_target) == {404}  # gone, and no cache says otherwise
     # Roles as they were: the key still authenticates (a write), the app role still has no
     # DDL, and reads and writes rows as before.
-    assert shorten(client, "after-restore", 1)
+    with stack.client(api_key) as after:
+        assert shorten(after, "after-restore", 1)
     assert "permission denied for schema shortener" in stack.as_app_role(
         "CREATE TABLE shortener.nope (n int)"
     )

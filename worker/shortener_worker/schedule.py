@@ -162,7 +162,7 @@ def run_cron(settings: WorkerSettings, name: str) -> None:
             except StopRequested:
                 return
             except Exception:
-                log.exception("cron scheduler failed; starting again", extra={"name": name})
+                log.exception("cron scheduler failed; starting again", extra={"scheduler": name})
             time.sleep(RESTART_DELAY_SECONDS)
     except StopRequested:
         return
