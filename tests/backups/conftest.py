@@ -3,13 +3,13 @@ continuous archiving, driven by scripts/backup.sh as `make backup` / `make resto
 it (docs/backups.md). One stack for the tier; each drill leaves it serving."""
 
 import secrets
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.e2e.stack import REPO, Stack, make_secrets, run
+from tests.faults.traffic import wait_until
 
 PROD_FILES = [REPO / "docker-compose.yml", REPO / "docker-compose.prod.yml"]
 
@@ -22,9 +22,6 @@ class BackupStack(Stack):
             [str(REPO / "scripts" / "backup.sh"), *args, *files], self.env, check, timeout=600
         )
         return finished.stdout + finished.stderr
-
-    def query(self, sql: str) -> str:
-        return self.sql(sql)
 
     def as_app_role(self, sql: str) -> str:
         """psql as the api's role over TCP, as the api connects: what it says, errors too."""
@@ -43,8 +40,10 @@ class BackupStack(Stack):
 
     def archived(self) -> None:
         """Until the WAL written so far is in the repository (the segment switched now)."""
-        segment = self.query("SELECT pg_walfile_name(pg_switch_wal())")
-        wait_for(lambda: self.query("SELECT last_archived_wal FROM pg_stat_archiver") >= segment)
+        segment = self.sql("SELECT pg_walfile_name(pg_switch_wal())")
+        wait_until(
+            lambda: self.sql("SELECT last_archived_wal FROM pg_stat_archiver") >= segment, 60
+        )
 
     def destroy_database_volume(self) -> None:
         """What losing the disk does: the container and its volume gone (the backup
@@ -82,10 +81,3 @@ def shorten(client: httpx.Client, label: str, count: int) -> list[str]:
         assert created.status_code == 201, created.text
         codes.append(created.json()["code"])
     return codes
-
-
-def wait_for(check: object, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"still not true after {timeout} s"
-        time.sleep(0.5)

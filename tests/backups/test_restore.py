@@ -7,8 +7,9 @@ import time
 import httpx
 import pytest
 
-from tests.backups.conftest import BackupStack, shorten, wait_for
+from tests.backups.conftest import BackupStack, shorten
 from tests.e2e.stack import run
+from tests.faults.traffic import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +27,14 @@ def test_a_lost_volume_is_restored_to_a_point_in_time(
     before_backup = shorten(client, "before-backup", 5)
     for code in before_backup:  # clicks, ingested before the backup: totals to compare
         client.get(f"/{code}")
-    wait_for(lambda: stack.query(CLICKS) == "5")
+    wait_until(lambda: stack.sql(CLICKS) == "5", 60)
     output = stack.backup("backup", "full")
     assert "full backup" in output
 
     before_target = shorten(client, "before-target", 5)
     # The target: a moment with the writes above committed and those below not yet made.
     time.sleep(1)
-    target = stack.query("SELECT now()")
+    target = stack.sql("SELECT now()")
     time.sleep(1)
     after_target = shorten(client, "after-target", 5)
     stack.archived()  # the segment holding them in the repository now
@@ -41,7 +42,7 @@ def test_a_lost_volume_is_restored_to_a_point_in_time(
     assert redirects(stack, before_backup + before_target + after_target) == {302}
     # Their 15 clicks ingested (after the target): a restore to the target drops them. Still
     # in the stream, they would be ingested again after it (docs/backups.md, "Clicks").
-    wait_for(lambda: stack.query(CLICKS) == "20")
+    wait_until(lambda: stack.sql(CLICKS) == "20", 60)
 
     stack.destroy_database_volume()
     started = time.monotonic()
@@ -50,10 +51,10 @@ def test_a_lost_volume_is_restored_to_a_point_in_time(
     print(f"restore to {target}: {took:.0f} s from a lost volume to a serving stack")
     assert f"restored to {target}" in output
 
-    rows = stack.query("SELECT count(*) FROM shortener.links")
+    rows = stack.sql("SELECT count(*) FROM shortener.links")
     assert rows == "10", rows  # exactly those committed before the target
     # The clicks committed before the target (the 15 ingested after it are gone with it).
-    assert stack.query(CLICKS) == "5"
+    assert stack.sql(CLICKS) == "5"
     assert redirects(stack, before_backup + before_target) == {302}
     assert redirects(stack, after_target) == {404}  # gone, and no cache says otherwise
     # Roles as they were: the key still authenticates (a write), the app role still has no
@@ -77,7 +78,7 @@ def test_a_damaged_repository_is_refused_naming_the_file(stack: BackupStack) -> 
     ).strip()  # fmt: skip
     label = damaged.split("/", 1)[0]
     assert label.endswith("F"), damaged
-    links = stack.query("SELECT count(*) FROM shortener.links")
+    links = stack.sql("SELECT count(*) FROM shortener.links")
     database = stack.inspect(stack.container("database"))["State"]["StartedAt"]
 
     check = stack.backup("check", check=False)
@@ -87,7 +88,7 @@ def test_a_damaged_repository_is_refused_naming_the_file(stack: BackupStack) -> 
     assert "the database is untouched" in restore
     # Untouched indeed: the same server, never stopped, the same rows.
     assert stack.inspect(stack.container("database"))["State"]["StartedAt"] == database
-    assert stack.query("SELECT count(*) FROM shortener.links") == links
+    assert stack.sql("SELECT count(*) FROM shortener.links") == links
 
     # The way out: a new full backup, then the damaged set expired by pgBackRest.
     stack.backup("backup", "full")
@@ -120,7 +121,7 @@ def test_a_crash_loses_at_most_the_writes_not_yet_archived(
     started = time.monotonic()
     assert "restored; the stack is up" in stack.backup("restore", "--confirm")
     took = time.monotonic() - started
-    present = set(stack.query("SELECT code FROM shortener.links").split())
+    present = set(stack.sql("SELECT code FROM shortener.links").split())
     assert set(archived) <= present  # every archived write is back
     lost = [when for code, when in written_after if code not in present]
     rpo = crashed_at - min(lost) if lost else 0.0
