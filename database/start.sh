@@ -26,6 +26,12 @@ schedule_backups() {
   # Existing volumes (made before backups) get their stanza here; new ones in init-db/.
   pgbackrest --stanza="$STANZA" stanza-create >/dev/null 2>&1 \
     || say error "pgbackrest stanza-create failed: WAL is not archived until it succeeds"
+  # The repository's status for the worker's metrics (backup-status.sql), as the superuser
+  # on the local socket.
+  psql --quiet --no-psqlrc --username=postgres --dbname="${POSTGRES_DB:-postgres}" \
+    -v ON_ERROR_STOP=1 -v app="${DATABASE_APP_USER:-}" \
+    -f /usr/local/share/shortener/backup-status.sql >/dev/null \
+    || say error "backups.repository_info() not created: no backup metrics until it is"
   [ "$interval" -gt 0 ] || return 0
   local last=0 count=0 type now
   while :; do
@@ -53,12 +59,22 @@ if [ "${1:-}" = --schedule ]; then
   schedule_backups
   exit 0
 fi
-if [ "${1:-}" = postgres ]; then
+# As postgres, the user the server runs as: started as root (development), via setpriv.
+as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then
-    # Started as root (development): the schedule runs as postgres, as the server will.
-    setpriv --reuid=postgres --regid=postgres --init-groups "$0" --schedule &
+    setpriv --reuid=postgres --regid=postgres --init-groups "$@"
   else
-    "$0" --schedule &
+    "$@"
   fi
+}
+
+if [ "${1:-}" = postgres ]; then
+  # A host folder as the repository (BACKUP_REPOSITORY) must be the server's to write:
+  # without that every WAL segment would fail to archive, so refuse to start instead.
+  if ! as_postgres test -w "$REPOSITORY"; then
+    say error "the backup repository ($REPOSITORY, BACKUP_REPOSITORY) is not writable by postgres (uid $(id -u postgres)): chown 999:999 the host folder"
+    exit 1
+  fi
+  as_postgres "$0" --schedule &
 fi
 exec docker-entrypoint.sh "$@"

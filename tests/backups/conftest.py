@@ -1,20 +1,40 @@
 """The backups tier: the production variant (its hardening included) with pgBackRest's
 continuous archiving, driven by scripts/backup.sh as `make backup` / `make restore` drive
-it (docs/backups.md). One stack for the tier; each drill leaves it serving."""
+it (docs/backups.md). One stack for the tier, its repository a host folder (the
+BACKUP_REPOSITORY setting; every other tier's stack uses the default named volume); each
+drill leaves it serving."""
 
+import os
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.stack import REPO, Stack, make_secrets, run
 from tests.faults.traffic import wait_until
 
 PROD_FILES = [REPO / "docker-compose.yml", REPO / "docker-compose.prod.yml"]
+POSTGRES_UID = 999  # the postgres user of the official image and of the stand-in
+SCRAPE = (
+    "import urllib.request; print(urllib.request.urlopen("
+    "'http://127.0.0.1:9100/metrics', timeout=10).read().decode())"
+)
 
 
+@dataclass
 class BackupStack(Stack):
+    repository: Path | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        if self.repository is None:
+            return super().env
+        return {**super().env, "BACKUP_REPOSITORY": str(self.repository)}
+
     def backup(self, *args: str, check: bool = True) -> str:
         """scripts/backup.sh with this stack's compose files; its output (stderr too)."""
         files = [arg for path in self.files for arg in ("-f", str(path))]
@@ -45,6 +65,20 @@ class BackupStack(Stack):
             lambda: self.sql("SELECT last_archived_wal FROM pg_stat_archiver") >= segment, 60
         )
 
+    def metrics(self) -> dict[str, float]:
+        """The worker's metrics, scraped as Prometheus does: `name{label="value"}` -> value."""
+        text = self.exec("worker", "python", "-c", SCRAPE)
+        return {
+            sample.name
+            + (
+                "{" + ",".join(f'{k}="{v}"' for k, v in sample.labels.items()) + "}"
+                if sample.labels
+                else ""
+            ): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
     def destroy_database_volume(self) -> None:
         """What losing the disk does: the container and its volume gone (the backup
         repository, another volume, stays)."""
@@ -54,10 +88,13 @@ class BackupStack(Stack):
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackupStack]:
+    repository = tmp_path_factory.mktemp("backup-repository")
+    os.chown(repository, POSTGRES_UID, POSTGRES_UID)
     stack = BackupStack(
         make_secrets(tmp_path_factory.mktemp("backups-secrets")),
         files=PROD_FILES,
         name=f"shortener-backups-{secrets.token_hex(3)}",
+        repository=repository,
     )
     with stack.running():
         yield stack

@@ -33,7 +33,7 @@ class CountingSimpleWorker(CountJobOutcomes, SimpleWorker):
 @pytest.fixture
 def registry(worker_settings: WorkerSettings) -> Iterator[CollectorRegistry]:
     with redis_connection(worker_settings) as connection:
-        yield metrics_registry(connection, worker_settings.queues)
+        yield metrics_registry(connection, worker_settings)
 
 
 def add_link(conn: psycopg.Connection, code: str) -> int:
@@ -184,9 +184,21 @@ def test_without_redis_a_scrape_says_so_and_nothing_else(
 ) -> None:
     settings = worker_settings.model_copy(update={"redis_port": closed_port()})
     with redis_connection(settings) as connection:
-        registry = metrics_registry(connection, settings.queues)
+        registry = metrics_registry(connection, settings)
         assert sample(registry, "shortener_worker_redis_up") == 0
         assert sample(registry, "shortener_worker_click_stream_entries") is None
+
+
+def test_without_the_backup_status_a_scrape_says_so_and_keeps_the_rest(
+    registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    # This tier's Postgres is the plain image: no pgBackRest, no backups.repository_info()
+    # (the backups tier scrapes the real one: tests/backups/test_backup_metrics.py).
+    with caplog.at_level(logging.WARNING, logger="shortener_worker.backup_metrics"):
+        assert sample(registry, "shortener_backup_status_up") == 0
+    assert sample(registry, "shortener_backup_repository_ok") is None
+    assert sample(registry, "shortener_worker_redis_up") == 1
+    assert "backup status unreadable" in caplog.text
 
 
 def test_dead_letters_are_logged_with_their_request_ids(

@@ -22,6 +22,7 @@ shortener_worker_click_stream_oldest_age_seconds  the oldest entry's age: ingest
 shortener_worker_click_dead_letters           entries in clicks:dead
 shortener_worker_queue_jobs{queue, state}     RQ jobs queued, started, scheduled, failed
 shortener_worker_redis_up                     1 if this scrape could read Redis
+shortener_backup_*                            the database's backups (backup_metrics.py)
 """
 
 import logging
@@ -38,6 +39,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
 from shortener_worker.backends import redis_connection
+from shortener_worker.backup_metrics import BackupCollector
 from shortener_worker.clicks import stream, tally
 from shortener_worker.jobs import JOBS
 from shortener_worker.settings import WorkerSettings
@@ -251,11 +253,12 @@ def ingest_group(groups: object) -> dict[str, Any] | None:
     return None
 
 
-def metrics_registry(connection: Redis, queues: Sequence[str]) -> CollectorRegistry:
+def metrics_registry(connection: Redis, settings: WorkerSettings) -> CollectorRegistry:
     """A registry of its own: the default one would add this process's CPU and memory,
     which say nothing about the work horses that do the jobs."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(RedisCollector(connection, queues))
+    registry.register(RedisCollector(connection, settings.queues))
+    registry.register(BackupCollector(settings))
     return registry
 
 
@@ -269,7 +272,7 @@ def serve_metrics(settings: WorkerSettings) -> WSGIServer | None:
     server, _ = start_http_server(
         settings.metrics_port,
         addr="0.0.0.0",  # noqa: S104
-        registry=metrics_registry(connection, settings.queues),
+        registry=metrics_registry(connection, settings),
     )
     log.info("metrics served", extra={"port": settings.metrics_port})
     return server
