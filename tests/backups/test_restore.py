@@ -2,6 +2,7 @@
 archived write; a damaged repository refused; a restore never starts by accident
 (docs/backups.md)."""
 
+import json
 import time
 
 import httpx
@@ -9,11 +10,13 @@ import pytest
 
 from tests.backups.conftest import BackupStack, shorten
 from tests.e2e.stack import run
-from tests.faults.traffic import wait_until
+from tests.faults.traffic import Flow, Traffic, create, follow, summary, wait_until
 
 pytestmark = pytest.mark.e2e
 
 CLICKS = "SELECT coalesce(sum(clicks), 0) FROM shortener.click_totals"
+# What a write answers while the database is away (docs/api.md, docs/backups.md).
+DATABASE_UNAVAILABLE = "https://shortener.example/problems/database-unavailable"
 
 
 def redirects(stack: BackupStack, codes: list[str]) -> set[int]:
@@ -132,3 +135,57 @@ def test_a_crash_loses_at_most_the_writes_not_yet_archived(
     )
     assert rpo <= 60 + 5  # archive_timeout bounds it
     assert redirects(stack, archived) == {302}
+
+
+def test_a_bad_delete_is_undone_while_redirects_flow(
+    stack: BackupStack, client: httpx.Client, api_key: str
+) -> None:
+    # The usual reason for a restore on a live system: links deleted by mistake, through
+    # the API as a person or a script would. Traffic meanwhile: redirects of other, cached
+    # links and creates; the restore brings the deleted links back to the moment before.
+    kept = shorten(client, "kept", 10)
+    victims = shorten(client, "deleted-by-mistake", 5)
+    assert redirects(stack, kept + victims) == {302}  # cached now
+    time.sleep(1)
+    target = stack.sql("SELECT now()")
+    time.sleep(1)
+    for code in victims:
+        assert client.delete(f"/api/links/{code}").status_code == 204
+    stack.archived()
+    assert redirects(stack, victims) == {404}
+
+    flows = [
+        Flow("redirect", 30, follow(kept)),
+        Flow("create", 2, create("https://example.org/during-restore")),
+    ]
+    traffic = Traffic(stack.base_url, flows, headers={"Authorization": f"Bearer {api_key}"})
+    with traffic:
+        time.sleep(3)
+        started = time.monotonic()
+        output = stack.backup("restore", "--target-time", target, "--confirm")
+        restored = time.monotonic()
+        time.sleep(5)
+    assert f"restored to {target}" in output
+    # The switch happened under the traffic: the server now up started during the restore.
+    uptime = float(stack.sql("SELECT extract(epoch FROM now() - pg_postmaster_start_time())"))
+    assert uptime < time.monotonic() - started
+
+    # Cached redirects answered throughout: the database stopped, replayed and came back
+    # behind them.
+    redirected = traffic.of("redirect")
+    assert all(o.status == 302 for o in redirected), summary(redirected)
+    # Writes waited for the database (the api's pool waits up to its timeout) or failed
+    # as documented: 503 problem+json, nothing else.
+    creates = traffic.of("create")
+    failed = [o for o in creates if o.status != 201]
+    for outcome in failed:
+        assert outcome.status == 503, summary(failed)
+        assert outcome.content_type == "application/problem+json", outcome
+        assert json.loads(outcome.body)["type"] == DATABASE_UNAVAILABLE, outcome
+    assert all(o.status == 201 for o in traffic.of("create", restored)), summary(creates)
+    assert redirects(stack, victims) == {302}  # back, and no cache says otherwise
+    print(
+        f"restore to a time under load: {restored - started:.0f} s in all; {len(redirected)} "
+        f"cached redirects all 302; {len(failed)} of {len(creates)} creates 503 "
+        f"problem+json, the slowest create {max(o.seconds for o in creates):.1f} s"
+    )
