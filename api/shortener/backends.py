@@ -13,9 +13,10 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.credentials import CredentialProvider
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from shortener.settings import DatabaseSettings, Settings
+from shortener.settings import DatabaseSettings, SecretFile, Settings
 
 # How long one reconnection schedule lasts before the pool gives up on it (see below).
 RECONNECT_SECONDS = 5.0
@@ -47,7 +48,9 @@ def connect(settings: DatabaseSettings, application_name: str) -> psycopg.Connec
 def create_database_pool(settings: Settings) -> AsyncConnectionPool:
     return AsyncConnectionPool(
         database_conninfo(settings),
-        kwargs={
+        # A callable: the password file is read for each new connection, so a rotated
+        # password applies without a restart (settings.SecretFile).
+        kwargs=lambda: {
             "password": settings.database_password_file.get_secret_value(),
             "connect_timeout": max(1, round(settings.database_timeout_seconds)),
             "autocommit": True,
@@ -72,12 +75,26 @@ def create_database_pool(settings: Settings) -> AsyncConnectionPool:
     )
 
 
+class PasswordFromFile(CredentialProvider):
+    """Redis' password, read from its file for each new connection (a rotated password
+    applies without a restart)."""
+
+    def __init__(self, secret: SecretFile) -> None:
+        self._secret = secret
+
+    def get_credentials(self) -> tuple[str]:
+        return (self._secret.get_secret_value(),)
+
+    async def get_credentials_async(self) -> tuple[str]:
+        return self.get_credentials()
+
+
 def create_redis(settings: Settings, timeout: float | None = None, retries: int = 1) -> Redis:
     timeout = timeout or settings.redis_timeout_seconds
     return Redis(
         host=settings.redis_host,
         port=settings.redis_port,
-        password=settings.redis_password_file.get_secret_value(),
+        credential_provider=PasswordFromFile(settings.redis_password_file),
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         # Immediate retries on a connection error only (a connection dropped by a Redis

@@ -5,14 +5,15 @@ Secrets never travel in environment variables: each one is a file (a Compose sec
 with a message that names the variable (see `load_settings`).
 """
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-from pydantic import AnyHttpUrl, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import AnyHttpUrl, Field, PlainValidator, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-def read_secret_file(path: str | Path) -> SecretStr:
+def read_secret_file(path: str | Path) -> str:
     """Read a secret from a file, refusing missing or empty ones."""
     secret_path = Path(path)
     try:
@@ -23,10 +24,34 @@ def read_secret_file(path: str | Path) -> SecretStr:
         raise ValueError(f"secret file {secret_path} cannot be read: {error.strerror}") from None
     if not value:
         raise ValueError(f"secret file {secret_path} is empty")
-    return SecretStr(value)
+    return value
 
 
-SecretFromFile = Annotated[SecretStr, BeforeValidator(read_secret_file)]
+class SecretFile:
+    """A secret in a file, read again each time a connection needs it: `make
+    rotate-secrets` rewrites the file in place and the next connection uses the new value,
+    with no restart (docs/security.md, "Rotating secrets"). Checked once at startup, so a
+    missing or empty file still stops the process naming it. A file caught empty or
+    unreadable in the middle of a rewrite gives the last value read."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._value = read_secret_file(self.path)
+
+    def get_secret_value(self) -> str:
+        with contextlib.suppress(ValueError):
+            self._value = read_secret_file(self.path)
+        return self._value
+
+    def __repr__(self) -> str:  # the path, never the value
+        return f"SecretFile({str(self.path)!r})"
+
+
+def secret_file(value: object) -> SecretFile:
+    return value if isinstance(value, SecretFile) else SecretFile(str(value))
+
+
+SecretFromFile = Annotated[SecretFile, PlainValidator(secret_file)]
 
 
 class ConfigurationError(SystemExit):

@@ -11,9 +11,10 @@ from contextlib import contextmanager
 import psycopg
 from redis import Redis
 from redis.backoff import NoBackoff
+from redis.credentials import CredentialProvider
 from redis.retry import Retry
 
-from shortener_worker.settings import WorkerSettings
+from shortener_worker.settings import SecretFile, WorkerSettings
 
 _settings: WorkerSettings | None = None
 
@@ -47,6 +48,16 @@ def database(
         yield conn
 
 
+class PasswordFromFile(CredentialProvider):
+    """Redis' password, read from its file for each new connection."""
+
+    def __init__(self, secret: SecretFile) -> None:
+        self._secret = secret
+
+    def get_credentials(self) -> tuple[str]:
+        return (self._secret.get_secret_value(),)
+
+
 def redis_connection(
     settings: WorkerSettings | None = None, socket_timeout: float | None = None
 ) -> Redis:
@@ -54,7 +65,9 @@ def redis_connection(
     return Redis(
         host=settings.redis_host,
         port=settings.redis_port,
-        password=settings.redis_password_file.get_secret_value(),
+        # Read from its file for each new connection: a rotated password applies without
+        # a restart (settings.SecretFile).
+        credential_provider=PasswordFromFile(settings.redis_password_file),
         socket_connect_timeout=2,
         # None by default: RQ's blocking dequeue sets its own per call. The metrics
         # server's client has one, so a stuck Redis cannot hold a scrape for ever.

@@ -4,14 +4,16 @@ The same conventions as the API (api/shortener/settings.py): secrets are files n
 `*_FILE` variables, and a missing or invalid setting stops startup naming the variable.
 """
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import Field, PlainValidator, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-def read_secret_file(path: str | Path) -> SecretStr:
+def read_secret_file(path: str | Path) -> str:
+    """Read a secret from a file, refusing missing or empty ones."""
     secret_path = Path(path)
     try:
         value = secret_path.read_text(encoding="utf-8").strip()
@@ -21,10 +23,34 @@ def read_secret_file(path: str | Path) -> SecretStr:
         raise ValueError(f"secret file {secret_path} cannot be read: {error.strerror}") from None
     if not value:
         raise ValueError(f"secret file {secret_path} is empty")
-    return SecretStr(value)
+    return value
 
 
-SecretFromFile = Annotated[SecretStr, BeforeValidator(read_secret_file)]
+class SecretFile:
+    """A secret in a file, read again each time a connection needs it: `make
+    rotate-secrets` rewrites the file in place and the next connection uses the new value,
+    with no restart (docs/security.md, "Rotating secrets"). Checked once at startup, so a
+    missing or empty file still stops the process naming it. A file caught empty or
+    unreadable in the middle of a rewrite gives the last value read."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._value = read_secret_file(self.path)
+
+    def get_secret_value(self) -> str:
+        with contextlib.suppress(ValueError):
+            self._value = read_secret_file(self.path)
+        return self._value
+
+    def __repr__(self) -> str:  # the path, never the value
+        return f"SecretFile({str(self.path)!r})"
+
+
+def secret_file(value: object) -> SecretFile:
+    return value if isinstance(value, SecretFile) else SecretFile(str(value))
+
+
+SecretFromFile = Annotated[SecretFile, PlainValidator(secret_file)]
 
 
 class WorkerSettings(BaseSettings):
