@@ -35,7 +35,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---- running the stack ------------------------------------------------------------------
-.PHONY: up down prod-up prod-down backup backups backup-check restore tls-status tls-renew stack-up stack-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
+.PHONY: up down prod-up prod-down backup backups backup-check restore rotate-secrets tls-status tls-renew stack-up stack-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
 up: ## Start the stack (development), health-gated; prints the URL
 	@scripts/up.sh
 
@@ -65,6 +65,9 @@ backup-check: ## Check that WAL archiving works and every file in the repository
 
 restore: ## Restore the database (latest, or TARGET_TIME="2026-12-07 05:20:00+00"); needs CONFIRM=yes
 	@scripts/backup.sh restore $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)") $(if $(filter yes,$(CONFIRM)),--confirm) $(VARIANT_FILES)
+
+rotate-secrets: ## New random passwords, applied in place: nothing restarts, no data touched (SECRET=name for one)
+	@scripts/rotate-secrets.sh $(SECRET) $(VARIANT_FILES)
 
 tls-status: ## The served certificate: names, issuer, expiry, renewal time, the keeper's results (acme)
 	@$(COMPOSE) $(PROD) exec -T certs python -m shortener_certs status
