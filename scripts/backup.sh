@@ -82,6 +82,11 @@ case "$command" in
     # --no-recreate: the api and proxy that kept answering stay as they are; only what is
     # stopped or gone (the database, the worker, migrate) starts.
     "${compose[@]}" up --detach --wait --no-recreate database
+    # Healthy comes early: once consistent, the replaying server accepts connections,
+    # read-only (writes answer 503). The writers start once it is promoted.
+    until [ "$("${compose[@]}" exec -T database psql -U postgres -tAc 'SELECT pg_is_in_recovery()')" = f ]; do
+      sleep 1
+    done
     # migrate (the schema the restored data needs), then everything else, health-gated.
     "${compose[@]}" up --detach --wait --no-recreate
     # Redirects cached before the restore may name links the restored data lacks.

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from psycopg import OperationalError
+from psycopg.errors import ReadOnlySqlTransaction
 from psycopg_pool import PoolTimeout
 
 from shortener.apidocs.routes import router as apidocs_router
@@ -118,6 +119,8 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
+    # A server in recovery (a restore's replay, a standby) reads but takes no write yet.
+    app.add_exception_handler(ReadOnlySqlTransaction, _database_unavailable)
     app.add_exception_handler(CodeSpaceExhausted, _code_space_exhausted)
     app.include_router(health_router)
     app.include_router(metrics_router)

@@ -188,6 +188,19 @@ class Stack:
         not yet trimmed, which the worker does only after it has ingested them."""
         return int(self.redis("EVAL", COUNT_LINK_ENTRIES, "1", "clicks:stream", link_id))
 
+    def clicks_of(self, codes: list[str], before: float | None = None) -> int:
+        """Clicks stored for these links (the worker's rows), those made before the Unix
+        time `before` only when given."""
+        return int(
+            self.sql(
+                "SELECT count(*) FROM shortener.clicks c JOIN shortener.links l"
+                " ON l.id = c.link_id WHERE l.code = ANY(string_to_array(:'codes', ','))"
+                " AND c.clicked_at < to_timestamp(:'before'::float8)",
+                codes=",".join(codes),
+                before=str(before if before is not None else "infinity"),
+            )
+        )
+
     def wait_healthy(self, service: str, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -44,17 +44,6 @@ def redis_auth(prod: Stack, password: str) -> str:
     )
 
 
-def clicks_of(prod: Stack, codes: list[str]) -> int:
-    return int(
-        prod.sql(
-            "SELECT coalesce(sum(t.clicks), 0) FROM shortener.click_totals t"
-            " JOIN shortener.links l ON l.id = t.link_id"
-            " WHERE l.code = ANY(string_to_array(:'codes', ','))",
-            codes=",".join(codes),
-        )
-    )
-
-
 def containers_started(prod: Stack) -> dict[str, str]:
     return {c: prod.inspect(c)["State"]["StartedAt"] for c in prod.containers()}
 
@@ -86,7 +75,7 @@ def test_every_secret_rotated_under_load_drops_nothing_and_retires_the_old_value
     assert all(new[name] != old[name] for name in ALL)
     # The rotation lost nothing: every redirect made during it counted.
     during_clicks = len(codes) + len(during.of("redirect"))
-    wait_until(lambda: clicks_of(prod, codes) == during_clicks, 60)
+    wait_until(lambda: prod.clicks_of(codes) == during_clicks, 60)
 
     # Every connection the api, the worker and the metrics opened before is closed by the
     # servers (between requests: a click append cut off mid-way is lost by design, the
@@ -111,7 +100,7 @@ def test_every_secret_rotated_under_load_drops_nothing_and_retires_the_old_value
     # lost ("clicks unconfirmed" in its log: the fault's cost, not the rotation's).
     expected = during_clicks + len(after.of("redirect"))
     lost = API_REPLICAS
-    wait_until(lambda: clicks_of(prod, codes) >= expected - lost, 60)
+    wait_until(lambda: prod.clicks_of(codes) >= expected - lost, 60)
     # The old values refused everywhere, the new ones accepted; the roles' rights unchanged.
     for name, role in PASSWORDS.items():
         assert "password authentication failed" in psql_over_tcp(prod, role, old[name])

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from shortener.settings import Settings
-from tests.integration.containers import closed_port
+from tests.integration.containers import APP, SUPERUSER, Postgres, closed_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -106,3 +106,21 @@ async def test_with_redis_hanging_a_redirect_waits_one_redis_timeout(
     # fill after it, which took four timeouts (2 s here) before. The faults tier measures
     # the same through nginx with the real Redis paused.
     assert waited < 1.0, waited
+
+
+async def test_a_database_taking_no_writes_answers_503_problems(
+    serve_api: ServeApi, api_settings: Settings, postgres: Postgres
+) -> None:
+    # What a restore's replay looks like to the api (docs/backups.md): a server in
+    # recovery accepts connections once consistent, read-only, until it is promoted.
+    # Writes then fail with SQLSTATE 25006, which must read as "unavailable", not a 500.
+    with postgres.connect(SUPERUSER) as admin:
+        admin.execute(f"ALTER ROLE {APP} SET default_transaction_read_only = on")
+        try:
+            async with serve_api(api_settings) as client:
+                created = await client.post("/api/links", json={"url": TARGET})
+        finally:
+            admin.execute(f"ALTER ROLE {APP} RESET default_transaction_read_only")
+    assert created.status_code == 503, created.text
+    assert created.headers["content-type"] == "application/problem+json"
+    assert created.json()["type"].endswith("/database-unavailable")
