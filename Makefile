@@ -35,7 +35,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---- running the stack ------------------------------------------------------------------
-.PHONY: up down prod-up prod-down backup backups backup-check restore rotate-secrets tls-status tls-renew stack-up stack-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
+.PHONY: up down prod-up prod-down backup backups backup-check restore rotate-secrets db-upgrade db-upgrade-rollback tls-status tls-renew stack-up stack-down sizes logs ps psql redis-cli secrets standins clean api-key revoke-key keys
 up: ## Start the stack (development), health-gated; prints the URL
 	@scripts/up.sh
 
@@ -68,6 +68,13 @@ restore: ## Restore the database (latest, or TARGET_TIME="2026-12-07 05:20:00+00
 
 rotate-secrets: ## New random passwords, applied in place: nothing restarts, no data touched (SECRET=name for one)
 	@scripts/rotate-secrets.sh $(SECRET) $(VARIANT_FILES)
+
+# The next PostgreSQL major (docs/backups.md, "Major upgrade"): POSTGRES_UPGRADE_IMAGE.
+db-upgrade: ## Upgrade PostgreSQL to the next major (17 -> 18) by dump and restore onto a new volume; the old one kept; needs CONFIRM=yes
+	@$(BASE_IMAGES) && scripts/db-upgrade.sh upgrade $(if $(filter yes,$(CONFIRM)),--confirm) $(VARIANT_FILES)
+
+db-upgrade-rollback: ## Back to the major and volume from before make db-upgrade (later writes stay behind); needs CONFIRM=yes
+	@$(BASE_IMAGES) && scripts/db-upgrade.sh rollback $(if $(filter yes,$(CONFIRM)),--confirm) $(VARIANT_FILES)
 
 tls-status: ## The served certificate: names, issuer, expiry, renewal time, the keeper's results (acme)
 	@$(COMPOSE) $(PROD) exec -T certs python -m shortener_certs status
@@ -186,7 +193,7 @@ test-e2e: venv ## End-to-end tests: the whole compose stack through nginx on 127
 test-faults: venv ## Fault and load tests: the prod variant under Docker-made faults, a 60 s soak
 	$(BASE_IMAGES) && $(PYTEST) tests/faults
 
-test-backups: venv ## Backup drills: point-in-time restore of a lost volume, a damaged repository refused
+test-backups: venv ## Backup drills: point-in-time restore of a lost volume, a damaged repository refused, the 17 -> 18 upgrade and back
 	$(BASE_IMAGES) && $(PYTEST) tests/backups
 
 test-tls: venv ## TLS tests: the production variant with HTTPS from a local ACME CA (pebble)

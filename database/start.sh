@@ -55,6 +55,23 @@ schedule_backups() {
   done
 }
 
+# A data folder of another major, or one an upgrade replaced, never serves: the settings of
+# `make db-upgrade` lost, a 17 image would otherwise serve the stale 17 data, or stop deep
+# in the server's log on 18 data (docs/backups.md, "Major upgrade").
+refuse_data_of_another_major() {
+  local data="${PGDATA:-/var/lib/postgresql/data}" found
+  if [ -s "$data/SUPERSEDED_BY_UPGRADE" ]; then
+    say error "this data folder was upgraded: $(cat "$data/SUPERSEDED_BY_UPGRADE"); set POSTGRES_IMAGE, DATABASE_IMAGE and DATABASE_VOLUME as make db-upgrade wrote them (.env)"
+    exit 1
+  fi
+  [ -s "$data/PG_VERSION" ] && [ -n "${PG_MAJOR:-}" ] || return 0
+  found="$(cat "$data/PG_VERSION")"
+  if [ "$found" != "$PG_MAJOR" ]; then
+    say error "the data in $data is PostgreSQL ${found}'s and this image runs PostgreSQL ${PG_MAJOR}: set POSTGRES_IMAGE, DATABASE_IMAGE and DATABASE_VOLUME as make db-upgrade wrote them (.env), or upgrade the data (make db-upgrade)"
+    exit 1
+  fi
+}
+
 if [ "${1:-}" = --schedule ]; then
   schedule_backups
   exit 0
@@ -69,6 +86,7 @@ as_postgres() {
 }
 
 if [ "${1:-}" = postgres ]; then
+  refuse_data_of_another_major
   # A host folder as the repository (BACKUP_REPOSITORY) must be the server's to write:
   # without that every WAL segment would fail to archive, so refuse to start instead.
   if ! as_postgres test -w "$REPOSITORY"; then

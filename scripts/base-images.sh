@@ -47,10 +47,15 @@ if [ "$_bi_all_set" -eq 0 ]; then
     echo "notice: the official base images cannot be pulled (no registry access?);" >&2
     echo "notice: building and using local stand-ins from Debian packages instead" >&2
     echo "notice: (scripts/standins/README.md; the choice is saved in .env, delete it to retry)." >&2
+    # Other settings in .env stay (the database's after `make db-upgrade`: losing them
+    # would start the old major on its old volume, which refuses; docs/backups.md).
+    _bi_keep="$(grep -vE "^($(grep -oE '^[A-Z_]+' "${_bi_root}/scripts/standins/env" | paste -sd '|'))=|^# (Written by scripts/base-images.sh|stack uses local stand-ins)" \
+      "$_bi_env" 2>/dev/null || true)"
     {
       echo "# Written by scripts/base-images.sh: official images could not be pulled, so the"
       echo "# stack uses local stand-ins built from Debian packages. Delete this file to retry."
       grep -E '^[A-Z_]+=' "${_bi_root}/scripts/standins/env"
+      [ -z "$_bi_keep" ] || printf '%s\n' "$_bi_keep"
     } >"$_bi_env"
     set -a
     # shellcheck disable=SC1090
@@ -64,10 +69,19 @@ if [ "$_bi_all_set" -eq 0 ]; then
   fi
 fi
 
+# The next PostgreSQL major, the target of `make db-upgrade` and its drill (docs/backups.md):
+# pulled or built only when an upgrade needs it, so not among the images checked above.
+if [ -z "${POSTGRES_UPGRADE_IMAGE:-}" ]; then
+  case "$POSTGRES_IMAGE" in
+    shortener-standin/*) POSTGRES_UPGRADE_IMAGE="$(sed -n 's/^POSTGRES_UPGRADE_IMAGE=//p' "${_bi_root}/scripts/standins/env")" ;;
+    *) POSTGRES_UPGRADE_IMAGE=postgres:18-trixie ;;
+  esac
+fi
+
 # Stand-ins are built on demand (skipped when present); official images were pulled above.
-if [[ "${PYTHON_IMAGE}${POSTGRES_IMAGE}${REDIS_IMAGE}${NGINX_IMAGE}" == *shortener-standin/* ]]; then
+if [[ "${PYTHON_IMAGE}${POSTGRES_IMAGE}${REDIS_IMAGE}${NGINX_IMAGE}${POSTGRES_UPGRADE_IMAGE}" == *shortener-standin/* ]]; then
   "${_bi_root}/scripts/standins/build.sh" >&2 || return 1 2>/dev/null || exit 1
 fi
-export PYTHON_IMAGE POSTGRES_IMAGE REDIS_IMAGE NGINX_IMAGE
-unset _bi_root _bi_env _bi_official _bi_all_set _bi_pair _bi_name _bi_image _bi_use_standins
+export PYTHON_IMAGE POSTGRES_IMAGE REDIS_IMAGE NGINX_IMAGE POSTGRES_UPGRADE_IMAGE
+unset _bi_root _bi_env _bi_official _bi_all_set _bi_pair _bi_name _bi_image _bi_use_standins _bi_keep
 unset -f _bi_have

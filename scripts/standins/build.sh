@@ -2,36 +2,46 @@
 # Builds local stand-ins for the official images the project uses (python, postgres, redis,
 # nginx; pebble, the TLS tests' ACME CA), from Debian trixie packages only: no container
 # registry is reachable on the project's machines (see docs in scripts/standins/README.md).
+# The exception: postgres18, the target of the major-upgrade drill, from forky's
+# postgresql-18 on a forky base of its own (trixie carries one major, 17).
 #
 #   scripts/standins/build.sh                    # build every missing stand-in
 #   scripts/standins/build.sh python postgres    # only these (the base is built if missing)
 #   scripts/standins/build.sh --force [NAME...]  # rebuild even if the image exists
-#   scripts/standins/build.sh --fresh-rootfs     # also re-run debootstrap (implies --force debian)
+#   scripts/standins/build.sh --fresh-rootfs     # also re-run debootstrap (implies --force of the bases)
 #
 # Prints one line per image: "built TAG (SIZE, TIME)" or "already present TAG".
 # Build logs go to $STANDIN_CACHE_DIR/logs/NAME.log (default /var/cache/shortener-standins).
 set -Eeuo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-SUITE=trixie
 NAMESPACE=shortener-standin
-ORDER=(debian python postgres redis nginx pebble)
+# Bases first: each derived image is built FROM one of them.
+ORDER=(debian debian-forky python postgres postgres18 redis nginx pebble)
 declare -A TAGS=(
-  [debian]="${NAMESPACE}/debian:${SUITE}"
+  [debian]="${NAMESPACE}/debian:trixie"
+  [debian-forky]="${NAMESPACE}/debian:forky"
   [python]="${NAMESPACE}/python:3.13"
   [postgres]="${NAMESPACE}/postgres:17"
+  [postgres18]="${NAMESPACE}/postgres:18"
   [redis]="${NAMESPACE}/redis:8"
   [nginx]="${NAMESPACE}/nginx:1.26"
   [pebble]="${NAMESPACE}/pebble:2.6"
 )
+# The Debian suite of each base, and the base of each derived image (default: debian).
+declare -A SUITES=([debian]=trixie [debian-forky]=forky)
+declare -A BASES=([postgres18]=debian-forky)
+# Derived images whose build context or Dockerfile is not simply ./NAME/Dockerfile: both
+# postgres stand-ins share one entrypoint (one contract).
+declare -A CONTEXTS=([postgres18]=postgres)
+declare -A DOCKERFILES=([postgres18]=Dockerfile.18)
 SOURCES_FILE=/etc/apt/sources.list.d/debian.sources
 HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 CACHE_DIR="${STANDIN_CACHE_DIR:-/var/cache/shortener-standins}"
 LOG_DIR="${CACHE_DIR}/logs"
-# The debootstrapped, stripped and configured rootfs; reused by later imports so that a
-# rebuild does not debootstrap again. Its sidecar records the mirror it was made from.
-ROOTFS_TAR="${CACHE_DIR}/debian-${SUITE}-minbase.tar"
-ROOTFS_MIRROR_FILE="${ROOTFS_TAR}.mirror"
+# The debootstrapped, stripped and configured rootfs of each suite; reused by later imports
+# so that a rebuild does not debootstrap again. Its sidecar records the mirror it was made from.
+rootfs_tar() { printf '%s/debian-%s-minbase.tar' "$CACHE_DIR" "$1"; }
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'standins: error: %s\n' "$*" >&2; exit 1; }
@@ -111,7 +121,7 @@ remove_tree() {
 }
 
 make_rootfs() {
-  local log="$1" work rootfs
+  local suite="$1" log="$2" work rootfs script=()
   [ "$(id -u)" -eq 0 ] || die "debootstrap needs root (run as root)"
   if ! command -v debootstrap >/dev/null 2>&1; then
     say "installing debootstrap" >>"$log"
@@ -122,9 +132,11 @@ make_rootfs() {
   rootfs="${work}/rootfs"
   # shellcheck disable=SC2064  # expand now: the path is fixed
   trap "remove_tree '$work'" EXIT
-  if ! debootstrap --variant=minbase --keyring="$KEYRING" "$SUITE" "$rootfs" "$MIRROR" >>"$log" 2>&1; then
+  # A debootstrap older than the suite has no script for it: testing's is sid's.
+  [ -e "/usr/share/debootstrap/scripts/${suite}" ] || script=(/usr/share/debootstrap/scripts/sid)
+  if ! debootstrap --variant=minbase --keyring="$KEYRING" "$suite" "$rootfs" "$MIRROR" "${script[@]}" >>"$log" 2>&1; then
     tail -n 20 "$log" >&2
-    die "debootstrap $SUITE from $MIRROR failed (full log: $log)"
+    die "debootstrap $suite from $MIRROR failed (full log: $log)"
   fi
 
   # apt inside the image uses the same mirror as the host (deb822, like official images).
@@ -133,10 +145,10 @@ make_rootfs() {
   [ -e "${rootfs}${keyring_in_image}" ] || keyring_in_image=/usr/share/keyrings/debian-archive-keyring.pgp
   {
     printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: %s\n' \
-      "$MIRROR" "$SUITE" "$SUITE" "$keyring_in_image"
+      "$MIRROR" "$suite" "$suite" "$keyring_in_image"
     if [ -n "$SECURITY_MIRROR" ]; then
       printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\nSigned-By: %s\n' \
-        "$SECURITY_MIRROR" "$SUITE" "$keyring_in_image"
+        "$SECURITY_MIRROR" "$suite" "$keyring_in_image"
     fi
   } >"${rootfs}/etc/apt/sources.list.d/debian.sources"
 
@@ -152,6 +164,12 @@ Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 EOF
   printf 'Acquire::Languages "none";\n' >"${rootfs}/etc/apt/apt.conf.d/docker-no-languages"
+  if [ "$suite" != trixie ]; then
+    # Testing's Release files expire within days (Valid-Until), and a mirror serving a
+    # snapshot serves them expired (forky's: a month, seen on the project's machines);
+    # apt then refuses the suite. Signatures are still checked; only the date is not.
+    printf 'Acquire::Check-Valid-Until "false";\n' >"${rootfs}/etc/apt/apt.conf.d/docker-snapshot-mirror"
+  fi
   printf 'Acquire::GzipIndexes "true";\n' >"${rootfs}/etc/apt/apt.conf.d/docker-gzip-indexes"
   printf 'Apt::AutoRemove::SuggestsImportant "false";\n' >"${rootfs}/etc/apt/apt.conf.d/docker-autoremove-suggests"
   cat >"${rootfs}/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
@@ -178,31 +196,35 @@ EOF
   : >"${rootfs}/etc/resolv.conf"
   find "${rootfs}/dev" -mindepth 1 -delete
 
-  tar -C "$rootfs" --numeric-owner -cf "${ROOTFS_TAR}.tmp" .
-  mv "${ROOTFS_TAR}.tmp" "$ROOTFS_TAR"
-  printf '%s\n' "$MIRROR" >"$ROOTFS_MIRROR_FILE"
+  local tar
+  tar="$(rootfs_tar "$suite")"
+  tar -C "$rootfs" --numeric-owner -cf "${tar}.tmp" .
+  mv "${tar}.tmp" "$tar"
+  printf '%s\n' "$MIRROR" >"${tar}.mirror"
   remove_tree "$work"
   trap - EXIT
 }
 
 build_debian() {
-  local tag="$1" log="$2"
-  if [ "$fresh_rootfs" -eq 1 ] || [ ! -s "$ROOTFS_TAR" ] \
-    || [ "$(cat "$ROOTFS_MIRROR_FILE" 2>/dev/null)" != "$MIRROR" ]; then
-    make_rootfs "$log"
+  local suite="$1" tag="$2" log="$3" tar
+  tar="$(rootfs_tar "$suite")"
+  if [ "$fresh_rootfs" -eq 1 ] || [ ! -s "$tar" ] \
+    || [ "$(cat "${tar}.mirror" 2>/dev/null)" != "$MIRROR" ]; then
+    make_rootfs "$suite" "$log"
   else
-    say "reusing cached rootfs $ROOTFS_TAR" >>"$log"
+    say "reusing cached rootfs $tar" >>"$log"
   fi
   docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' \
-    --message "debootstrap --variant=minbase $SUITE from $MIRROR" \
-    - "$tag" <"$ROOTFS_TAR" >>"$log" 2>&1 || die "docker import of $ROOTFS_TAR failed (see $log)"
+    --message "debootstrap --variant=minbase $suite from $MIRROR" \
+    - "$tag" <"$tar" >>"$log" 2>&1 || die "docker import of $tar failed (see $log)"
 }
 
 build_derived() {
   local name="$1" tag="$2" log="$3" tmp=""
-  local context="${HERE}/${name}"
+  local context="${HERE}/${CONTEXTS[$name]:-$name}"
+  local dockerfile="${DOCKERFILES[$name]:-Dockerfile}"
   if [ "$name" = python ]; then
     # The host's trust store goes into the image (public CA material) so that pip inside
     # builds trusts the same authorities as the host; the context is a temp copy so the
@@ -214,7 +236,7 @@ build_derived() {
     context="$tmp"
   fi
   local rc=0
-  DOCKER_BUILDKIT=1 docker build --progress=plain -t "$tag" "$context" >>"$log" 2>&1 || rc=$?
+  DOCKER_BUILDKIT=1 docker build --progress=plain -t "$tag" -f "${context}/${dockerfile}" "$context" >>"$log" 2>&1 || rc=$?
   [ -z "$tmp" ] || rm -rf "$tmp"
   if [ "$rc" -ne 0 ]; then
     tail -n 30 "$log" >&2
@@ -225,36 +247,40 @@ build_derived() {
 build_one() {
   local name="$1" tag="${TAGS[$1]}" log="${LOG_DIR}/$1.log" start="$SECONDS"
   : >"$log"
-  if [ "$name" = debian ]; then
-    build_debian "$tag" "$log"
+  if [ -n "${SUITES[$name]+x}" ]; then
+    build_debian "${SUITES[$name]}" "$tag" "$log"
   else
     build_derived "$name" "$tag" "$log"
   fi
   say "built $tag ($(image_size "$tag"), $((SECONDS - start)) s)"
 }
 
-# The base comes first whenever a derived image will be built and it is missing.
-need_base=0
+# A base comes first whenever a derived image of it will be built and it is missing; a
+# base nothing wanted derives from is not built (forky only for postgres18).
+declare -A need_base=()
 for name in "${wanted[@]}"; do
-  if [ "$name" = debian ]; then
-    need_base=1
-  elif [ "$force" -eq 1 ] || ! image_exists "${TAGS[$name]}"; then
-    image_exists "${TAGS[debian]}" || need_base=1
+  if [ -n "${SUITES[$name]+x}" ]; then
+    need_base[$name]=1
+  else
+    base="${BASES[$name]:-debian}"
+    if [ "$fresh_rootfs" -eq 1 ]; then
+      need_base[$base]=1
+    elif [ "$force" -eq 1 ] || ! image_exists "${TAGS[$name]}"; then
+      image_exists "${TAGS[$base]}" || need_base[$base]=1
+    fi
   fi
 done
-[ "$fresh_rootfs" -eq 0 ] || need_base=1
 
 for name in "${ORDER[@]}"; do
-  if [ "$name" = debian ]; then
-    [ "$need_base" -eq 1 ] || continue
-    is_wanted=1
+  if [ -n "${SUITES[$name]+x}" ]; then
+    [ -n "${need_base[$name]+x}" ] || continue
   else
     is_wanted=0
     for w in "${wanted[@]}"; do [ "$w" = "$name" ] && is_wanted=1; done
     [ "$is_wanted" -eq 1 ] || continue
   fi
   if image_exists "${TAGS[$name]}" && [ "$force" -eq 0 ] \
-    && { [ "$name" != debian ] || [ "$fresh_rootfs" -eq 0 ]; }; then
+    && { [ -z "${SUITES[$name]+x}" ] || [ "$fresh_rootfs" -eq 0 ]; }; then
     say "already present ${TAGS[$name]}"
     continue
   fi

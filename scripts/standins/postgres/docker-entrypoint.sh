@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Entrypoint of shortener-standin/postgres:17, a stand-in for the official postgres:17 image
-# built from Debian packages. It honours the part of the official contract the project uses:
+# Entrypoint of shortener-standin/postgres:17 and :18, stand-ins for the official postgres
+# images built from Debian packages. It honours the part of the official contract the project
+# uses:
 #   POSTGRES_PASSWORD / POSTGRES_PASSWORD_FILE (required unless POSTGRES_HOST_AUTH_METHOD=trust),
 #   POSTGRES_USER (default postgres), POSTGRES_DB (default: the user), PGDATA,
 #   POSTGRES_INITDB_ARGS, POSTGRES_HOST_AUTH_METHOD (default scram-sha-256),
@@ -42,6 +43,24 @@ wants_help() {
     esac
   done
   return 1
+}
+
+# From 18 on, the official image keeps PGDATA in a major-version folder under one volume at
+# /var/lib/postgresql (/var/lib/postgresql/18/docker; docker-library/postgres#1259). At that
+# default it refuses to initialise a new, empty cluster when it sees data of another layout
+# or major, or a volume mounted at the old path (/var/lib/postgresql/data): the sign of an
+# image upgraded without its data. Prints what it found (nothing: go ahead).
+data_of_another_layout() {
+  local dir
+  [ "$PGDATA" = "/var/lib/postgresql/${PG_MAJOR:-}/docker" ] || return 0
+  for dir in /var/lib/postgresql /var/lib/postgresql/data /var/lib/postgresql/*/docker; do
+    if [ -s "$dir/PG_VERSION" ]; then
+      printf '  %s (PostgreSQL %s)\n' "$dir" "$(<"$dir/PG_VERSION")"
+    fi
+  done
+  if awk '$5 == "/var/lib/postgresql/data" { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+    printf '  %s\n' "/var/lib/postgresql/data (a mount this image does not use)"
+  fi
 }
 
 # psql as the superuser on the socket of the temporary server; stops at the first error.
@@ -156,6 +175,14 @@ if [ "$1" = postgres ] && ! wants_help "$@"; then
     log "PostgreSQL Database directory appears to contain a database; Skipping initialization"
     log ""
   else
+    elsewhere="$(data_of_another_layout)"
+    if [ -n "$elsewhere" ]; then
+      die "PostgreSQL ${PG_MAJOR} keeps its data in $PGDATA, which is empty, and found instead:
+$elsewhere
+       An image upgraded without its data: upgrade the data (pg_upgrade, or a dump and
+       restore), or mount one volume at /var/lib/postgresql, or set PGDATA to the folder
+       that holds it. Nothing was initialised."
+    fi
     init_database
   fi
 fi
