@@ -18,6 +18,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from shortener.settings import DatabaseSettings, SecretFile, Settings
 
+# The click appends' Redis connections, as CLIENT LIST names them.
+CLICKS_CLIENT_NAME = "shortener-api-clicks"
 # How long one reconnection schedule lasts before the pool gives up on it (see below).
 RECONNECT_SECONDS = 5.0
 
@@ -89,12 +91,16 @@ class PasswordFromFile(CredentialProvider):
         return self.get_credentials()
 
 
-def create_redis(settings: Settings, timeout: float | None = None, retries: int = 1) -> Redis:
+def create_redis(
+    settings: Settings, name: str, timeout: float | None = None, retries: int = 1
+) -> Redis:
     timeout = timeout or settings.redis_timeout_seconds
     return Redis(
         host=settings.redis_host,
         port=settings.redis_port,
         credential_provider=PasswordFromFile(settings.redis_password_file),
+        # Named in Redis' CLIENT LIST: which client of which service a connection is.
+        client_name=name,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         # Immediate retries on a connection error only (a connection dropped by a Redis
@@ -118,8 +124,10 @@ class Backends:
     def from_settings(cls, settings: Settings) -> "Backends":
         return cls(
             database=create_database_pool(settings),
-            cache=create_redis(settings),
-            clicks=create_redis(settings, settings.click_append_timeout_seconds, retries=0),
+            cache=create_redis(settings, "shortener-api"),
+            clicks=create_redis(
+                settings, CLICKS_CLIENT_NAME, settings.click_append_timeout_seconds, retries=0
+            ),
         )
 
     async def open(self) -> None:

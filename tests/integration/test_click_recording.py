@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.exceptions import RedisError
 
 from shortener.app import create_app
-from shortener.backends import create_redis
+from shortener.backends import CLICKS_CLIENT_NAME, create_redis
 from shortener.clicks.record import never_sent
 from shortener.settings import Settings
 from tests.integration.containers import PUBLIC_BASE_URL, RedisServer, closed_port
@@ -252,7 +252,9 @@ async def test_redis_errors_tell_a_failed_connect_from_a_lost_answer(
 
     async def append_error(port: int) -> RedisError:
         clicks_client = create_redis(
-            make_api_settings(redis_host="127.0.0.1", redis_port=port), retries=0
+            make_api_settings(redis_host="127.0.0.1", redis_port=port),
+            CLICKS_CLIENT_NAME,
+            retries=0,
         )
         with pytest.raises(RedisError) as failed:
             await clicks_client.xadd(STREAM, {"link": "1"})

@@ -68,6 +68,7 @@ def redis_connection(
         # Read from its file for each new connection: a rotated password applies without
         # a restart (settings.SecretFile).
         credential_provider=PasswordFromFile(settings.redis_password_file),
+        client_name="shortener-worker",  # in Redis' CLIENT LIST
         socket_connect_timeout=2,
         # None by default: RQ's blocking dequeue sets its own per call. The metrics
         # server's client has one, so a stuck Redis cannot hold a scrape for ever.
