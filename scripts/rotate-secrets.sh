@@ -34,8 +34,8 @@ for service in database cache; do
   grep -qx "$service" <<<"$running" || die "the $service service is not running: start the stack first (a password changes where it is checked, then in its file)"
 done
 
-random_secret() { head -c 36 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n='; }
-sha256() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+# shellcheck source=scripts/secret-values.sh
+. scripts/secret-values.sh
 
 # Rewrites FILE with VALUE in place: the same inode, which Compose bind-mounts into the
 # containers, so they see the new value at once (a new file renamed over it would not be
@@ -85,12 +85,12 @@ rotate_redis() {
   old="$(tr -d '\n' <"$dir/redis_password")"
   new="$(random_secret)"
   # Both passwords valid while the password file changes under the clients ...
-  write_in_place "$acl" "user default on #$(sha256 "$old") #$(sha256 "$new") ~* &* +@all"$'\n'
+  write_in_place "$acl" "$(redis_acl_line "$old" "$new")"$'\n'
   acl_load
   write_in_place "$dir/redis_password" "$new"
   # ... then only the new one. Connections opened with the old one stay authenticated;
   # every new connection reads the new file.
-  write_in_place "$acl" "user default on #$(sha256 "$new") ~* &* +@all"$'\n'
+  write_in_place "$acl" "$(redis_acl_line "$new")"$'\n'
   acl_load
   echo "rotated redis_password (and redis_users.acl)"
 }

@@ -13,10 +13,8 @@ dir="${1:-.secrets}"
 mkdir -p "$dir"
 chmod 0700 "$dir"
 
-random_secret() {
-  # 36 random bytes -> 48 URL-safe characters; no quoting issues anywhere.
-  head -c 36 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n='
-}
+# shellcheck source=scripts/secret-values.sh
+. "$(dirname "${BASH_SOURCE[0]}")/secret-values.sh"
 
 created=()
 make_secret() {
@@ -36,8 +34,7 @@ make_secret redis_password
 # plain password exists only in the clients' secret. Rebuilt whenever the password is new.
 acl="${dir}/redis_users.acl"
 if [ ! -s "$acl" ] || [ "${dir}/redis_password" -nt "$acl" ]; then
-  hash="$(tr -d '\n' <"${dir}/redis_password" | sha256sum | cut -d' ' -f1)"
-  (umask 0022 && printf 'user default on #%s ~* &* +@all\n' "$hash" >"$acl")
+  (umask 0022 && redis_acl_line "$(tr -d '\n' <"${dir}/redis_password")" >"$acl")
   created+=(redis_users.acl)
 fi
 

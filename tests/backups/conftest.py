@@ -25,6 +25,13 @@ SCRAPE = (
 )
 
 
+def printed(name: str, labels: dict[str, str]) -> str:
+    """A sample as the metrics page prints it: `name` or `name{label="value",...}`."""
+    if not labels:
+        return name
+    return name + "{" + ",".join(f'{key}="{value}"' for key, value in labels.items()) + "}"
+
+
 @dataclass
 class BackupStack(Stack):
     repository: Path | None = None
@@ -69,12 +76,7 @@ class BackupStack(Stack):
         """The worker's metrics, scraped as Prometheus does: `name{label="value"}` -> value."""
         text = self.exec("worker", "python", "-c", SCRAPE)
         return {
-            sample.name
-            + (
-                "{" + ",".join(f'{k}="{v}"' for k, v in sample.labels.items()) + "}"
-                if sample.labels
-                else ""
-            ): sample.value
+            printed(sample.name, sample.labels): sample.value
             for family in text_string_to_metric_families(text)
             for sample in family.samples
         }
