@@ -44,7 +44,7 @@ class BackupStack(Stack):
 
     def backup(self, *args: str, check: bool = True) -> str:
         """scripts/backup.sh with this stack's compose files; its output (stderr too)."""
-        files = [arg for path in self.files for arg in ("-f", str(path))]
+        files = self.file_args
         finished = run(
             [str(REPO / "scripts" / "backup.sh"), *args, *files], self.env, check, timeout=600
         )
@@ -52,7 +52,7 @@ class BackupStack(Stack):
 
     def as_app_role(self, sql: str) -> str:
         """psql as the api's role over TCP, as the api connects: what it says, errors too."""
-        files = [arg for path in self.files for arg in ("-f", str(path))]
+        files = self.file_args
         finished = run(
             [
                 "docker", "compose", *files, "exec", "-T", "database", "sh", "-c",

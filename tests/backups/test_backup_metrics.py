@@ -31,7 +31,7 @@ def test_a_folder_the_server_cannot_write_stops_it_naming_the_setting(
     stack: BackupStack, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     root_owned = tmp_path_factory.mktemp("not-the-servers")
-    files = [arg for path in stack.files for arg in ("-f", str(path))]
+    files = stack.file_args
     refused = run(
         ["docker", "compose", *files, "run", "--rm", "--no-deps", "-T", "database"],
         {**stack.env, "BACKUP_REPOSITORY": str(root_owned)},

@@ -10,12 +10,10 @@ import pytest
 
 from tests.backups.conftest import BackupStack, shorten
 from tests.e2e.stack import run
+from tests.faults.test_database_faults import PROBLEM_TYPE
 from tests.faults.traffic import Flow, Traffic, create, follow, summary, wait_until
 
 pytestmark = pytest.mark.e2e
-
-# What a write answers while the database is away (docs/api.md, docs/backups.md).
-DATABASE_UNAVAILABLE = "https://shortener.example/problems/database-unavailable"
 
 
 def redirects(stack: BackupStack, codes: list[str]) -> set[int]:
@@ -190,7 +188,7 @@ def test_a_bad_delete_is_undone_while_redirects_flow(
     for outcome in failed:
         assert outcome.status == 503, summary(failed)
         assert outcome.content_type == "application/problem+json", outcome
-        assert json.loads(outcome.body)["type"] == DATABASE_UNAVAILABLE, outcome
+        assert json.loads(outcome.body)["type"] == PROBLEM_TYPE, outcome
     assert all(o.status == 201 for o in traffic.of("create", restored)), summary(creates)
     assert redirects(stack, victims) == {302}  # back, and no cache says otherwise
     print(

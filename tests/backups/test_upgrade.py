@@ -95,7 +95,7 @@ class UpgradeStack(BackupStack):
 
     def db_upgrade(self, *args: str, check: bool = True) -> str:
         """scripts/db-upgrade.sh with this stack's files and settings file; its output."""
-        files = [arg for path in self.files for arg in ("-f", str(path))]
+        files = self.file_args
         script = str(REPO / "scripts" / "db-upgrade.sh")
         command = [script, *args, "--settings", str(self.settings_file), *files]
         finished = run(command, self.env, check, timeout=900)
@@ -125,7 +125,7 @@ class UpgradeStack(BackupStack):
     def start_database_with(self, **settings: str) -> str:
         """The database service's entrypoint in a one-off container with other settings, as
         `make up` with lost or wrong settings would start it: its output (it must refuse)."""
-        files = [arg for path in self.files for arg in ("-f", str(path))]
+        files = self.file_args
         finished = run(
             ["docker", "compose", *files, "run", "--rm", "--no-deps", "-T", "database"],
             {**self.env, **settings},

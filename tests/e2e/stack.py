@@ -71,11 +71,17 @@ class Stack:
             "PUBLIC_BASE_URL": "http://sho.rt",
         }
 
+    @property
+    def file_args(self) -> list[str]:
+        """`-f FILE` for each of this stack's compose files."""
+        return [arg for path in self.files for arg in ("-f", str(path))]
+
     def compose(
         self, *args: str, check: bool = True, timeout: int = 300, stdin: str | None = None
     ) -> str:
-        files = [arg for path in self.files for arg in ("-f", str(path))]
-        return run(["docker", "compose", *files, *args], self.env, check, timeout, stdin).stdout
+        return run(
+            ["docker", "compose", *self.file_args, *args], self.env, check, timeout, stdin
+        ).stdout
 
     def up(self) -> None:
         self.compose("up", "--detach", "--wait", "--wait-timeout", "240", timeout=400)

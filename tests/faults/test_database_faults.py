@@ -148,7 +148,7 @@ def fill_small_disk(prod: Stack) -> str:
         " 'diskfill' || n, 'https://example.org/disk-full') FROM generate_series(1, 100000) n"
         " \\gexec\n"
     )
-    files = [arg for path in prod.files for arg in ("-f", str(path))]
+    files = prod.file_args
     psql = [*PSQL, "-q", "-v", "ON_ERROR_STOP=1"]
     result = run(["docker", "compose", *files, *psql], prod.env, check=False, stdin=rows)
     return result.stderr

@@ -27,7 +27,7 @@ def values(prod: Stack) -> dict[str, str]:
 
 def compose_output(prod: Stack, *args: str) -> str:
     """A compose command's output, errors included, whether it failed or not."""
-    files = [arg for path in prod.files for arg in ("-f", str(path))]
+    files = prod.file_args
     finished = run(["docker", "compose", *files, *args], prod.env, check=False)
     return finished.stdout + finished.stderr
 
@@ -65,7 +65,7 @@ def test_every_secret_rotated_under_load_drops_nothing_and_retires_the_old_value
     codes = shorten(client, 10, "https://example.org/rotation")  # one click each
     old = values(prod)
     started = containers_started(prod)
-    files = [arg for path in prod.files for arg in ("-f", str(path))]
+    files = prod.file_args
 
     def traffic() -> Traffic:
         flows = [
