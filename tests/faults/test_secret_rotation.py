@@ -136,6 +136,7 @@ def test_every_secret_rotated_under_load_drops_nothing_and_retires_the_old_value
         "test_every_secret_rotated_under_load_drops_nothing_and_retires_the_old_values",
         f"4 secrets rotated in {took:.1f} s under 30 redirects/s and 2 creates/s; then every "
         f"app connection closed by the servers: {len(redirected)} redirects all 302, "
-        f"{sum(o.status == 201 for o in creates)} of {len(creates)} creates 201, {during_clicks} clicks of {during_clicks} counted "
+        f"{sum(o.status == 201 for o in creates)} of {len(creates)} creates 201, "
+        f"{during_clicks} clicks of {during_clicks} counted "
         f"during the rotation, no container restarted",
     )
