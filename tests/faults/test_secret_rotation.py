@@ -111,8 +111,7 @@ def test_every_secret_rotated_under_load_drops_nothing_and_retires_the_old_value
     # Writes may wait out the pool's 3 s and answer the documented 503 problem+json: seen
     # once in five CI runs (2 of 18 creates), cause not yet found; never anything else.
     assert all(
-        o.status == 201
-        or (o.status == 503 and o.content_type == "application/problem+json")
+        o.status == 201 or (o.status == 503 and o.content_type == "application/problem+json")
         for o in creates
     ), summary(creates)
     assert containers_started(prod) == started  # nothing restarted
