@@ -1,16 +1,22 @@
 """tests/monitoring/promql.py: the PromQL read out of dashboards and rule files, Grafana's
-variables replaced, and the metric names an expression selects."""
+variables replaced, and the metric names an expression selects; then the dashboards'
+shape, and their metric names against the list of those exported."""
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.monitoring.promql import (
+    BUILT_IN,
     Query,
     dashboard_queries,
     instantiate,
     metric_names,
+    panels,
     rule_queries,
 )
 
@@ -140,3 +146,219 @@ groups:
         Query("rules/shortener.yml: job:requests:rate5m", "sum by (job) (rate(x[5m]))"),
         Query("rules/shortener.yml: ApiDown", 'absent(up{job="api"} == 1)'),
     ]
+
+
+# ---------------------------------------------------------------------------------------
+# The dashboards themselves (monitoring/grafana/dashboards): what can be checked without a
+# Grafana or a Prometheus. The live test runs their queries.
+
+REPO = Path(__file__).resolve().parents[2]
+GRAFANA = REPO / "monitoring" / "grafana"
+DASHBOARDS = GRAFANA / "dashboards"
+DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
+# The error ratio alert's expression, with Grafana's window for its 5m: the panel shows what
+# the alert judges.
+ERROR_RATIO = (
+    'sum(rate(shortener_http_requests_total{status=~"5.."}[$__rate_interval]))'
+    " / sum(rate(shortener_http_requests_total[$__rate_interval]))"
+)
+
+# Every metric the dashboards may use, as Prometheus stores it: a typo fails here rather
+# than as an empty panel. Where each comes from:
+KNOWN_METRICS = {
+    "up",
+    # api (api/shortener/metrics.py, clicks/metrics.py, links/metrics.py), and
+    # prometheus_client's process collector
+    "shortener_http_requests_total",
+    "shortener_http_request_duration_seconds_bucket",
+    "shortener_http_request_duration_seconds_sum",
+    "shortener_http_request_duration_seconds_count",
+    "shortener_link_cache_lookups_total",
+    "shortener_clicks_recorded_total",
+    "shortener_clicks_lost_total",
+    "shortener_clicks_unconfirmed_total",
+    "shortener_click_stream_entries",
+    "shortener_click_dead_letters",
+    "shortener_click_stream_oldest_age_seconds",
+    "process_resident_memory_bytes",
+    "process_cpu_seconds_total",
+    "process_open_fds",
+    # worker (worker/shortener_worker/metrics.py, backup_metrics.py; volumes)
+    "shortener_worker_redis_up",
+    "shortener_worker_jobs_total",
+    "shortener_worker_click_events_total",
+    "shortener_worker_queue_jobs",
+    "shortener_worker_click_ingest_runs_total",
+    "shortener_worker_click_ingest_seconds_total",
+    "shortener_worker_click_ingest_entries_total",
+    "shortener_worker_click_stream_entries",
+    "shortener_worker_click_stream_pending",
+    "shortener_worker_click_stream_oldest_age_seconds",
+    "shortener_worker_click_dead_letters",
+    "shortener_worker_click_stream_lag",
+    "shortener_backup_status_up",
+    "shortener_backup_repository_ok",
+    "shortener_backup_sets",
+    "shortener_backup_last_completed_timestamp_seconds",
+    "shortener_backup_wal_archived_total",
+    "shortener_backup_wal_archive_failures_total",
+    "shortener_backup_wal_last_archived_timestamp_seconds",
+    "shortener_backup_wal_last_failure_timestamp_seconds",
+    "shortener_volume_free_bytes",
+    "shortener_volume_size_bytes",
+    # certificate keeper, TLS acme mode only (certs/shortener_certs/metrics.py)
+    "shortener_tls_certificate_remaining_seconds",
+    "shortener_tls_certificate_expiry_timestamp_seconds",
+    "shortener_tls_renewal_attempts_total",
+    "shortener_tls_renewal_consecutive_failures",
+    "shortener_tls_next_renewal_timestamp_seconds",
+    # postgres_exporter 0.17, default collectors
+    "pg_up",
+    "pg_stat_activity_count",
+    "pg_settings_max_connections",
+    "pg_stat_database_xact_commit",
+    "pg_stat_database_xact_rollback",
+    "pg_stat_database_blks_hit",
+    "pg_stat_database_blks_read",
+    "pg_stat_database_deadlocks",
+    "pg_database_size_bytes",
+    "pg_locks_count",
+    # redis_exporter 1.69
+    "redis_up",
+    "redis_connected_clients",
+    "redis_blocked_clients",
+    "redis_memory_used_bytes",
+    "redis_memory_max_bytes",
+    "redis_commands_processed_total",
+    "redis_commands_duration_seconds_total",
+    "redis_keyspace_hits_total",
+    "redis_keyspace_misses_total",
+    "redis_aof_last_bgrewrite_status",
+    "redis_rdb_last_bgsave_status",
+    "redis_db_keys",
+    # nginx-prometheus-exporter 1.4 (stub_status)
+    "nginx_up",
+    "nginx_connections_active",
+    "nginx_connections_accepted",
+    "nginx_connections_handled",
+    "nginx_connections_reading",
+    "nginx_connections_writing",
+    "nginx_connections_waiting",
+    "nginx_http_requests_total",
+}
+
+
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+BOARDS = sorted(DASHBOARDS.glob("*.json"))
+
+
+def board_id(path: Path) -> str:
+    return path.name
+
+
+def test_the_four_dashboards_are_there() -> None:
+    assert [path.stem for path in BOARDS] == ["clicks", "datastores", "latency", "traffic"]
+
+
+def test_dashboard_uids_are_unique_and_stable() -> None:
+    uids = [load(path)["uid"] for path in BOARDS]
+    assert uids == [f"shortener-{path.stem}" for path in BOARDS]
+
+
+@pytest.mark.parametrize("path", BOARDS, ids=board_id)
+def test_a_dashboard_has_the_common_settings(path: Path) -> None:
+    board = load(path)
+    assert board["title"]
+    assert board["tags"] == ["shortener"]
+    assert board["time"] == {"from": "now-1h", "to": "now"}
+    assert board["refresh"] == "30s"
+    assert board["schemaVersion"] >= 39
+
+
+@pytest.mark.parametrize("path", BOARDS, ids=board_id)
+def test_panel_ids_are_unique(path: Path) -> None:
+    ids = [panel["id"] for panel in panels(load(path))]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("path", BOARDS, ids=board_id)
+def test_every_panel_queries_prometheus_and_says_what_it_shows(path: Path) -> None:
+    for panel in panels(load(path)):
+        if panel["type"] == "row":
+            assert "datasource" not in panel and "targets" not in panel
+            continue
+        assert panel["type"] in {"timeseries", "stat", "gauge"}, panel["title"]
+        assert panel.get("description", "").strip(), f"{panel['title']}: no description"
+        assert panel.get("datasource", DATASOURCE) == DATASOURCE, panel["title"]
+        assert panel["targets"], f"{panel['title']}: no query"
+        for target in panel["targets"]:
+            assert target.get("datasource", DATASOURCE) == DATASOURCE, panel["title"]
+            assert target.get("expr", "").strip(), f"{panel['title']} {target['refId']}: no expr"
+            assert "legendFormat" in target, panel["title"]
+        refs = [target["refId"] for target in panel["targets"]]
+        assert len(refs) == len(set(refs)), panel["title"]
+
+
+@pytest.mark.parametrize("path", BOARDS, ids=board_id)
+def test_panels_fit_the_grid_without_overlapping(path: Path) -> None:
+    taken: dict[tuple[int, int], str] = {}
+    for panel in panels(load(path)):
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24, panel["title"]
+        for x in range(grid["x"], grid["x"] + grid["w"]):
+            for y in range(grid["y"], grid["y"] + grid["h"]):
+                assert (x, y) not in taken, f"{panel['title']} overlaps {taken[(x, y)]}"
+                taken[(x, y)] = panel["title"]
+
+
+@pytest.mark.parametrize("path", BOARDS, ids=board_id)
+def test_every_variable_used_is_defined(path: Path) -> None:
+    board = load(path)
+    defined = {variable["name"] for variable in board.get("templating", {}).get("list", [])}
+    used = {
+        name
+        for query in dashboard_queries(DASHBOARDS)
+        if query.source.startswith(f"{path.name}: ")
+        for name in re.findall(r"\$\{?(\w+)", query.expr)
+        if not name.isdigit()
+    }
+    assert used - set(BUILT_IN) <= defined
+
+
+def test_every_query_selects_known_metrics_only() -> None:
+    unknown = {
+        query.source: sorted(metric_names(instantiate(query.expr)) - KNOWN_METRICS)
+        for query in dashboard_queries(DASHBOARDS)
+    }
+    assert {source: names for source, names in unknown.items() if names} == {}
+
+
+def test_every_query_selects_a_metric() -> None:
+    empty = [
+        query.source
+        for query in dashboard_queries(DASHBOARDS)
+        if not metric_names(instantiate(query.expr))
+    ]
+    assert empty == []
+
+
+def test_the_error_ratio_panel_shows_the_alerts_expression() -> None:
+    traffic = {query.source: query.expr for query in dashboard_queries(DASHBOARDS)}
+    assert traffic["traffic.json: 5xx ratio"] == ERROR_RATIO
+
+
+def test_grafana_provisions_the_datasource_the_panels_name() -> None:
+    provisioning = GRAFANA / "provisioning"
+    sources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    [source] = sources["datasources"]
+    assert {"type": source["type"], "uid": source["uid"]} == DATASOURCE
+    assert source["url"] == "http://prometheus:9090"
+    assert source["isDefault"] is True and source["editable"] is False
+    providers = yaml.safe_load((provisioning / "dashboards" / "shortener.yml").read_text())
+    [provider] = providers["providers"]
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
+    assert provider["folder"] == "Shortener"
+    assert provider["allowUiUpdates"] is False
