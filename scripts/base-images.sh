@@ -78,10 +78,30 @@ if [ -z "${POSTGRES_UPGRADE_IMAGE:-}" ]; then
   esac
 fi
 
+# The opt-in monitoring set (Prometheus, Alertmanager, the exporters): likewise not among the
+# images checked above; stand-ins where the database is one, else the official tags.
+_bi_monitoring=(
+  "PROMETHEUS_IMAGE=prom/prometheus:v2.53.3"
+  "ALERTMANAGER_IMAGE=prom/alertmanager:v0.28.1"
+  "POSTGRES_EXPORTER_IMAGE=quay.io/prometheuscommunity/postgres-exporter:v0.17.1"
+  "REDIS_EXPORTER_IMAGE=oliver006/redis_exporter:v1.69.0-alpine"
+  "NGINX_EXPORTER_IMAGE=nginx/nginx-prometheus-exporter:1.4.1"
+)
+for _bi_pair in "${_bi_monitoring[@]}"; do
+  _bi_name="${_bi_pair%%=*}"
+  [ -z "${!_bi_name:-}" ] || continue
+  case "$POSTGRES_IMAGE" in
+    shortener-standin/*) _bi_image="$(sed -n "s/^${_bi_name}=//p" "${_bi_root}/scripts/standins/env")" ;;
+    *) _bi_image="${_bi_pair#*=}" ;;
+  esac
+  printf -v "$_bi_name" '%s' "$_bi_image"
+done
+
 # Stand-ins are built on demand (skipped when present); official images were pulled above.
-if [[ "${PYTHON_IMAGE}${POSTGRES_IMAGE}${REDIS_IMAGE}${NGINX_IMAGE}${POSTGRES_UPGRADE_IMAGE}" == *shortener-standin/* ]]; then
+if [[ "${PYTHON_IMAGE}${POSTGRES_IMAGE}${REDIS_IMAGE}${NGINX_IMAGE}${POSTGRES_UPGRADE_IMAGE}${PROMETHEUS_IMAGE}${ALERTMANAGER_IMAGE}${POSTGRES_EXPORTER_IMAGE}${REDIS_EXPORTER_IMAGE}${NGINX_EXPORTER_IMAGE}" == *shortener-standin/* ]]; then
   "${_bi_root}/scripts/standins/build.sh" >&2 || return 1 2>/dev/null || exit 1
 fi
 export PYTHON_IMAGE POSTGRES_IMAGE REDIS_IMAGE NGINX_IMAGE POSTGRES_UPGRADE_IMAGE
-unset _bi_root _bi_env _bi_official _bi_all_set _bi_pair _bi_name _bi_image _bi_use_standins _bi_keep
+export PROMETHEUS_IMAGE ALERTMANAGER_IMAGE POSTGRES_EXPORTER_IMAGE REDIS_EXPORTER_IMAGE NGINX_EXPORTER_IMAGE
+unset _bi_root _bi_env _bi_official _bi_monitoring _bi_all_set _bi_pair _bi_name _bi_image _bi_use_standins _bi_keep
 unset -f _bi_have

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds local stand-ins for the official images the project uses (python, postgres, redis,
-# nginx; pebble, the TLS tests' ACME CA), from Debian trixie packages only: no container
+# nginx; pebble, the TLS tests' ACME CA; prometheus, alertmanager and the postgres, redis and
+# nginx exporters, the opt-in monitoring), from Debian trixie packages only: no container
 # registry is reachable on the project's machines (see docs in scripts/standins/README.md).
 # The exception: postgres18, the target of the major-upgrade drill, from forky's
 # postgresql-18 on a forky base of its own (trixie carries one major, 17).
@@ -17,7 +18,8 @@ set -Eeuo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NAMESPACE=shortener-standin
 # Bases first: each derived image is built FROM one of them.
-ORDER=(debian debian-forky python postgres postgres18 redis nginx pebble)
+ORDER=(debian debian-forky python postgres postgres18 redis nginx pebble
+  prometheus alertmanager postgres-exporter redis-exporter nginx-exporter)
 declare -A TAGS=(
   [debian]="${NAMESPACE}/debian:trixie"
   [debian-forky]="${NAMESPACE}/debian:forky"
@@ -27,6 +29,11 @@ declare -A TAGS=(
   [redis]="${NAMESPACE}/redis:8"
   [nginx]="${NAMESPACE}/nginx:1.26"
   [pebble]="${NAMESPACE}/pebble:2.6"
+  [prometheus]="${NAMESPACE}/prometheus:2.53"
+  [alertmanager]="${NAMESPACE}/alertmanager:0.28"
+  [postgres-exporter]="${NAMESPACE}/postgres-exporter:0.17"
+  [redis-exporter]="${NAMESPACE}/redis-exporter:1.69"
+  [nginx-exporter]="${NAMESPACE}/nginx-exporter:1.4"
 )
 # The Debian suite of each base, and the base of each derived image (default: debian).
 declare -A SUITES=([debian]=trixie [debian-forky]=forky)
@@ -48,7 +55,7 @@ die() { printf 'standins: error: %s\n' "$*" >&2; exit 1; }
 trap 'rc=$?; printf "standins: error: failed at line %s (exit %s)\n" "$LINENO" "$rc" >&2; exit "$rc"' ERR
 
 usage() {
-  sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
   exit "${1:-0}"
 }
 
