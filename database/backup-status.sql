@@ -1,6 +1,7 @@
--- backups.repository_info(): what `pgbackrest info` says of the repository, as JSON, for
--- a role that may not run programs: the worker reads it for its backup metrics
--- (worker/shortener_worker/backup_metrics.py, docs/backups.md).
+-- backups.repository_info(): what `pgbackrest info` says of the repository, as JSON, and
+-- backups.volume_usage(): how full the data and repository volumes are, for a role that may
+-- not run programs: the worker reads both for its metrics
+-- (worker/shortener_worker/backup_metrics.py, docs/backups.md, docs/monitoring.md).
 --
 -- Why a function in the database: pgBackRest runs in this container only (it reads the
 -- data folder); the worker reaches the database and nothing else of it. SECURITY DEFINER
@@ -33,3 +34,29 @@ $function$;
 
 REVOKE ALL ON FUNCTION backups.repository_info() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION backups.repository_info() TO :"app";
+
+-- The two volumes that grow: the data folder (PGDATA, pinned in docker-compose.yml) and
+-- the backup repository. `df` sees the filesystem each lives on: on one Docker host
+-- disk by default, so the cache's volume shares the numbers (docs/monitoring.md).
+CREATE OR REPLACE FUNCTION backups.volume_usage()
+RETURNS TABLE (volume text, size_bytes bigint, free_bytes bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET client_min_messages = warning
+AS $function$
+BEGIN
+  CREATE TEMPORARY TABLE IF NOT EXISTS df_report (line text);
+  TRUNCATE df_report;
+  COPY df_report FROM PROGRAM
+    'df --block-size=1 --output=file,size,avail /var/lib/postgresql/data /var/lib/pgbackrest'
+    WITH (FORMAT csv, DELIMITER E'\x1f', QUOTE E'\x1e');
+  RETURN QUERY
+    SELECT CASE fields[1] WHEN '/var/lib/pgbackrest' THEN 'backups' ELSE 'database' END,
+           fields[2]::bigint, fields[3]::bigint
+    FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS fields FROM df_report) AS rows
+    WHERE fields[1] LIKE '/%';  -- not the header line
+END
+$function$;
+
+REVOKE ALL ON FUNCTION backups.volume_usage() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION backups.volume_usage() TO :"app";

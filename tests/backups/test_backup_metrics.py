@@ -50,6 +50,10 @@ def test_the_metrics_follow_backups_and_archiving(stack: BackupStack) -> None:
     assert before["shortener_backup_repository_ok"] == 1
     # The schedule's first full backup, right after the first start.
     assert before[FULL] <= time.time()
+    # Both volumes measured where they are: the repository is this tier's host folder.
+    for volume in ("database", "backups"):
+        size = before[f'shortener_volume_size_bytes{{volume="{volume}"}}']
+        assert 0 < before[f'shortener_volume_free_bytes{{volume="{volume}"}}'] < size
 
     started = time.time()
     stack.backup("backup", "full")

@@ -332,3 +332,7 @@ async def test_metrics_show_the_backlog_and_dead_letters(
     # Nothing ingests here (no worker): the three events wait in the stream.
     assert "shortener_click_stream_entries 3.0" in text
     assert "shortener_click_dead_letters 1.0" in text
+    # The oldest of the three is as old as the test, a fraction of a second: not 0 (empty),
+    # not the epoch (an id misread).
+    age = float(text.split("\nshortener_click_stream_oldest_age_seconds ")[1].split()[0])
+    assert 0 < age < 30

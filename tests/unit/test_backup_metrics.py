@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 
-from shortener_worker.backup_metrics import Archiver, backup_metrics
+from shortener_worker.backup_metrics import Archiver, Volume, backup_metrics, volume_metrics
 
 # One full and one differential backup; trimmed to the fields the metrics read and a few.
 INFO = json.loads("""
@@ -71,3 +71,13 @@ def test_a_stanza_without_backups_is_not_ok_and_has_no_backup_time() -> None:
         is None
     )
     assert registry.get_sample_value("shortener_backup_wal_archive_failures_total") == 3
+
+
+def test_each_volume_reports_its_size_and_free_bytes() -> None:
+    registry = sampled(
+        volume_metrics([Volume("database", 1000, 250), Volume("backups", 4000, 3000)])
+    )
+    for volume, size, free in (("database", 1000, 250), ("backups", 4000, 3000)):
+        labels = {"volume": volume}
+        assert registry.get_sample_value("shortener_volume_size_bytes", labels) == size
+        assert registry.get_sample_value("shortener_volume_free_bytes", labels) == free

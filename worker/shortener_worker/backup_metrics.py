@@ -15,6 +15,8 @@ shortener_backup_wal_archived                       segments archived (counter)
 shortener_backup_wal_archive_failures               failed archive attempts (counter)
 shortener_backup_wal_last_archived_timestamp_seconds
 shortener_backup_wal_last_failure_timestamp_seconds
+shortener_volume_size_bytes{volume}                 the data and repository volumes' size
+shortener_volume_free_bytes{volume}                 and the bytes left on them (database, backups)
 """
 
 import logging
@@ -27,14 +29,17 @@ import psycopg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from shortener_worker.backends import database
+from shortener_worker.bounded import BoundedRead
 from shortener_worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 
 BACKUP_TYPES = ("full", "diff", "incr")
-# `pgbackrest info` reads the repository (a folder, or a bucket over the network): a
-# scrape waits this long for it at most; Prometheus' own timeout is 10 s by default.
+# `pgbackrest info` reads the repository (a folder, or a bucket over the network): the
+# query may take this long; a scrape waits SCRAPE_WAIT_SECONDS for it at most (bounded.py),
+# the Redis collector's wait included well within Prometheus' own timeout (10 s).
 SCRAPE_TIMEOUT_SECONDS = 5
+SCRAPE_WAIT_SECONDS = 3
 # A reading serves the scrapes of this many seconds: each one runs a program in the
 # database container, and a client polling the metrics (the bench's drain, 4 a second)
 # would otherwise compete with the work it watches. Backups change hourly at most.
@@ -45,6 +50,15 @@ SELECT backups.repository_info(), archived_count, failed_count,
        last_archived_time, last_failed_time
 FROM pg_stat_archiver
 """
+READ_VOLUMES = "SELECT volume, size_bytes, free_bytes FROM backups.volume_usage()"
+
+
+class Volume(NamedTuple):
+    """One volume's filesystem as `df` sees it in the database container."""
+
+    name: str
+    size_bytes: int
+    free_bytes: int
 
 
 class Archiver(NamedTuple):
@@ -54,6 +68,32 @@ class Archiver(NamedTuple):
     failed: int
     last_archived: datetime | None
     last_failed: datetime | None
+
+
+class Reading(NamedTuple):
+    """What one query of the database says: the repository, the archiver, the volumes."""
+
+    info: dict[str, Any]
+    archiver: Archiver
+    volumes: list[Volume]
+
+
+def volume_metrics(volumes: Iterable[Volume]) -> list[Metric]:
+    size = GaugeMetricFamily(
+        "shortener_volume_size_bytes",
+        "Size of the filesystem holding each volume (database: the data folder, backups: "
+        "the repository).",
+        labels=["volume"],
+    )
+    free = GaugeMetricFamily(
+        "shortener_volume_free_bytes",
+        "Bytes left for the server on the filesystem holding each volume.",
+        labels=["volume"],
+    )
+    for volume in volumes:
+        size.add_metric([volume.name], volume.size_bytes)
+        free.add_metric([volume.name], volume.free_bytes)
+    return [size, free]
 
 
 def backup_metrics(info: Mapping[str, Any], archiver: Archiver) -> list[Metric]:
@@ -115,7 +155,8 @@ class BackupCollector:
 
     def __init__(self, settings: WorkerSettings) -> None:
         self._settings = settings
-        self._last: tuple[float, dict[str, Any], Archiver] | None = None
+        self._last: tuple[float, Reading] | None = None
+        self._bounded_query = BoundedRead(self._query, SCRAPE_WAIT_SECONDS, "metrics-backups")
 
     def collect(self) -> Iterable[Metric]:
         up = GaugeMetricFamily(
@@ -123,27 +164,29 @@ class BackupCollector:
             "1 if this scrape read the backup repository's status and the archiver's, else 0.",
         )
         try:
-            info, archiver = self._read()
-        except psycopg.Error as error:
-            log.warning("metrics: backup status unreadable", extra={"error": str(error)})
+            reading = self._read()
+        except (psycopg.Error, TimeoutError) as error:
+            log.warning("metrics: backup status unreadable", extra={"error": repr(error)})
             up.add_metric([], 0)
             yield up
             return
         up.add_metric([], 1)
         yield up
-        yield from backup_metrics(info, archiver)
+        yield from backup_metrics(reading.info, reading.archiver)
+        yield from volume_metrics(reading.volumes)
 
-    def _read(self) -> tuple[dict[str, Any], Archiver]:
+    def _read(self) -> Reading:
         now = time.monotonic()
         if self._last is None or now - self._last[0] >= READ_EVERY_SECONDS:
-            self._last = (now, *self._query())
-        return self._last[1], self._last[2]
+            self._last = (now, self._bounded_query())
+        return self._last[1]
 
-    def _query(self) -> tuple[dict[str, Any], Archiver]:
+    def _query(self) -> Reading:
         with database(self._settings, connect_timeout=SCRAPE_TIMEOUT_SECONDS) as conn:
             conn.execute(f"SET statement_timeout = '{SCRAPE_TIMEOUT_SECONDS}s'")
             row = conn.execute(READ_STATUS).fetchone()
+            volumes = [Volume(*volume) for volume in conn.execute(READ_VOLUMES)]
         if row is None:  # pg_stat_archiver always has its one row
             raise psycopg.DataError("pg_stat_archiver returned no row")
         info, *archiver = row
-        return info or {}, Archiver(*archiver)
+        return Reading(info or {}, Archiver(*archiver), volumes)

@@ -40,6 +40,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 
 from shortener_worker.backends import redis_connection
 from shortener_worker.backup_metrics import BackupCollector
+from shortener_worker.bounded import BoundedRead
 from shortener_worker.clicks import stream, tally
 from shortener_worker.jobs import JOBS
 from shortener_worker.settings import WorkerSettings
@@ -53,7 +54,8 @@ OTHER_JOB = "other"  # a function not in JOBS: one label for all of them
 JOB_NAMES = {
     f"{function.__module__}.{function.__qualname__}": name for name, function in JOBS.items()
 }
-# Scrapes wait this long for Redis at most; Prometheus' own timeout is 10 s by default.
+# Scrapes wait this long for Redis at most (a read, or a name lookup: bounded.py); with
+# the backups' wait, well within Prometheus' own timeout (10 s by default).
 SCRAPE_REDIS_TIMEOUT_SECONDS = 3
 
 
@@ -102,6 +104,7 @@ class RedisCollector:
 
     def __init__(self, connection: Redis, queues: Sequence[str]) -> None:
         self._connection = connection
+        self._bounded_read = BoundedRead(self._read, SCRAPE_REDIS_TIMEOUT_SECONDS, "metrics-redis")
         # (queue, state, key): a list's length for the queue, a sorted set's for the rest.
         self._queue_keys = [
             (name, state, key)
@@ -119,9 +122,9 @@ class RedisCollector:
             "shortener_worker_redis_up", "1 if this scrape could read Redis, else 0."
         )
         try:
-            readings = self._read()
-        except RedisError as error:
-            log.warning("metrics: Redis unreadable", extra={"error": str(error)})
+            readings = self._bounded_read()
+        except (RedisError, TimeoutError) as error:
+            log.warning("metrics: Redis unreadable", extra={"error": repr(error)})
             up.add_metric([], 0)
             yield up
             return

@@ -2,6 +2,7 @@
 length, read from Redis when Prometheus scrapes (app.py registers `refresh_stream_gauges`
 with the /metrics route)."""
 
+import asyncio
 import logging
 
 from prometheus_client import Counter, Gauge
@@ -33,14 +34,43 @@ CLICK_DEAD_LETTERS = Gauge(
     "shortener_click_dead_letters",
     "Click events the worker could not ingest, kept in the clicks:dead stream.",
 )
+# The api reports how far ingestion is behind, not only the worker: a stopped worker
+# reports nothing, and the alert for a stalled ingestion must not depend on the party
+# that stalled (monitoring/prometheus/rules/, docs/monitoring.md).
+CLICK_OLDEST_AGE = Gauge(
+    "shortener_click_stream_oldest_age_seconds",
+    "Age of the oldest entry in the click stream, 0 when empty: how far ingestion is behind "
+    "(the worker trims ingested entries after each run: about a second at rest).",
+)
+
+
+# A scrape waits this long for Redis at most: a Redis whose container is gone is a name
+# lookup of about 20 s on an internal network, past Prometheus' timeout, and a failed
+# scrape would say the api is down (docs/monitoring.md, "ApiDown").
+SCRAPE_REDIS_WAIT_SECONDS = 2
 
 
 async def refresh_stream_gauges(cache: Redis) -> None:
     try:
-        async with cache.pipeline(transaction=False) as pipe:
-            backlog, dead = await pipe.xlen(STREAM).xlen(DEAD_LETTER_STREAM).execute()
-    except RedisError as error:  # the counters are still worth serving
-        log.warning("metrics: click stream lengths unavailable", extra={"error": str(error)})
+        async with (
+            asyncio.timeout(SCRAPE_REDIS_WAIT_SECONDS),
+            cache.pipeline(transaction=False) as pipe,
+        ):
+            # Redis' clock made the entry ids: the oldest entry's age is measured by it.
+            pipe.xlen(STREAM).xlen(DEAD_LETTER_STREAM).time().xrange(STREAM, count=1)
+            backlog, dead, now, oldest = await pipe.execute()
+    except (RedisError, TimeoutError) as error:  # the counters are still worth serving
+        log.warning("metrics: click stream lengths unavailable", extra={"error": repr(error)})
         return
     CLICK_BACKLOG.set(backlog)
     CLICK_DEAD_LETTERS.set(dead)
+    CLICK_OLDEST_AGE.set(oldest_entry_age(now, oldest))
+
+
+def oldest_entry_age(now: tuple[int, int], oldest: list[tuple[str, object]]) -> float:
+    """Seconds between Redis' TIME reply and the id of XRANGE's first entry (0: none)."""
+    if not oldest:
+        return 0.0
+    seconds, microseconds = now
+    oldest_ms = int(oldest[0][0].partition("-")[0])
+    return max(0.0, seconds + microseconds / 1e6 - oldest_ms / 1000)
