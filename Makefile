@@ -164,6 +164,24 @@ format: venv ## ruff: fix what can be fixed and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# ---- monitoring (docs/monitoring.md) -----------------------------------------------------
+# Beside the variant PROJECT names: production's files for shortener-prod, development's
+# (with its override) otherwise. GRAFANA=1 starts Grafana too (a registry must reach it).
+MONITORING_VARIANT = $(or $(VARIANT_FILES),-f docker-compose.yml -f docker-compose.override.yml)
+MONITORING = $(MONITORING_VARIANT) -f docker-compose.monitoring.yml \
+	$(if $(and $(VARIANT_FILES),$(filter acme,$(TLS_MODE))),-f docker-compose.monitoring-tls.yml) \
+	$(if $(GRAFANA),--profile grafana)
+.PHONY: monitoring-up monitoring-down alerts
+monitoring-up: ## Prometheus, Alertmanager and the exporters beside the running variant; ALERT_WEBHOOK_URL=... the first time
+	@$(if $(VARIANT_FILES),,scripts/secrets.sh &&) scripts/monitoring-setup.sh $(MONITORING_VARIANT)
+	@scripts/up.sh $(if $(VARIANT_FILES),--existing-secrets) $(MONITORING)
+
+monitoring-down: ## Stop the monitoring services (the stack and the samples kept stay)
+	$(COMPOSE) $(MONITORING) --profile grafana rm --stop --force prometheus alertmanager postgres-exporter redis-exporter nginx-exporter grafana
+
+alerts: ## The alerts firing now, from Alertmanager (amtool)
+	@$(COMPOSE) $(MONITORING) exec -T alertmanager amtool alert query --alertmanager.url=http://127.0.0.1:9093
+
 # ---- observability ----------------------------------------------------------------------
 # Read from inside the containers: /metrics is for the backend network (a Prometheus on it
 # scrapes api:8000 and worker:9100), never published, and a 404 through the proxy.
@@ -177,7 +195,7 @@ metrics: ## Print the api's and the worker's Prometheus metrics (first replica o
 	@$(STACK_COMPOSE) exec -T worker python -c '$(METRICS_GET)' 9100
 
 # ---- tests ------------------------------------------------------------------------------
-.PHONY: test test-unit test-integration test-e2e test-faults test-tls test-backups test-swarm
+.PHONY: test test-unit test-integration test-e2e test-faults test-tls test-backups test-monitoring test-swarm
 test: venv ## Run every tier (lint, unit, integration, e2e beside faults, swarm); fails if any tier fails
 	scripts/test-tiers.sh
 
@@ -198,6 +216,9 @@ test-backups: venv ## Backup drills: point-in-time restore of a lost volume, a d
 
 test-tls: venv ## TLS tests: the production variant with HTTPS from a local ACME CA (pebble)
 	$(BASE_IMAGES) && $(PYTEST) tests/tls
+
+test-monitoring: venv ## Monitoring tests: promtool rule tests, then the prod variant with Prometheus: alerts fired by real faults, every dashboard query run
+	$(BASE_IMAGES) && $(PYTEST) tests/monitoring
 
 test-swarm: venv ## Swarm tests: the production files as a stack on a single-node swarm (joined and left if needed)
 	$(BASE_IMAGES) && $(PYTEST) tests/swarm

@@ -18,6 +18,17 @@ STATE="$REPOSITORY/last-backup"  # "<unix time> <count>" of the last scheduled b
 say() { printf '{"time":"%s","level":"%s","logger":"backups","message":"%s"}\n' \
   "$(date -u +%FT%TZ)" "$1" "$2"; }
 
+# The Postgres exporter's role (docker-compose.monitoring.yml sets DATABASE_MONITOR_USER and
+# its password file): created or brought in line with the secret, as the superuser on the
+# local socket; the password reaches psql on its standard input.
+ensure_monitoring_role() {
+  { printf "\\set password '%s'\n" "$(tr -d '\n' <"$DATABASE_MONITOR_PASSWORD_FILE")"
+    cat /usr/local/share/shortener/monitoring-role.sql
+  } | psql --quiet --no-psqlrc --username=postgres --dbname="${POSTGRES_DB:-postgres}" \
+    -v ON_ERROR_STOP=1 -v monitor="$DATABASE_MONITOR_USER" >/dev/null \
+    || say error "monitoring role $DATABASE_MONITOR_USER not ready: the Postgres exporter cannot connect"
+}
+
 schedule_backups() {
   local interval=$(( ${BACKUP_INTERVAL_HOURS:-24} * 3600 )) every="${BACKUP_FULL_EVERY:-7}"
   # Until the real server answers: on TCP, which the first boot's temporary server (for
@@ -32,6 +43,7 @@ schedule_backups() {
     -v ON_ERROR_STOP=1 -v app="${DATABASE_APP_USER:-}" \
     -f /usr/local/share/shortener/backup-status.sql >/dev/null \
     || say error "backups.repository_info() not created: no backup metrics until it is"
+  [ -z "${DATABASE_MONITOR_USER:-}" ] || ensure_monitoring_role
   [ "$interval" -gt 0 ] || return 0
   local last=0 count=0 type now
   while :; do

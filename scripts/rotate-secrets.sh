@@ -8,13 +8,15 @@
 #   scripts/rotate-secrets.sh [NAME ...] [compose arguments]
 #
 # NAME: database_app_password, database_owner_password, postgres_superuser_password,
-# redis_password (none: all four). Compose arguments name the variant, as for
+# database_monitor_password, redis_password, redis_monitoring_password (none: all six; if
+# monitoring runs, the Redis exporter reloads its file, the Postgres one restarts). Compose arguments name the variant, as for
 # scripts/backup.sh; the files are in SECRETS_DIR (default .secrets). The stack must run:
 # a password is changed where it is checked (Postgres, Redis) before its file changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(redis_password database_app_password database_owner_password postgres_superuser_password)
+ALL=(redis_password redis_monitoring_password database_app_password database_owner_password
+  postgres_superuser_password database_monitor_password)
 die() { echo "error: $*" >&2; exit 1; }
 
 names=()
@@ -55,6 +57,8 @@ role_of() {
     postgres_superuser_password) variable=POSTGRES_USER ;;
     database_owner_password) variable=DATABASE_OWNER_USER ;;
     database_app_password) variable=DATABASE_APP_USER ;;
+    # Set only while docker-compose.monitoring.yml is in use; the role is not there before.
+    database_monitor_password) variable=DATABASE_MONITOR_USER ;;
   esac
   "${compose[@]}" exec -T database printenv "$variable"
 }
@@ -80,25 +84,68 @@ acl_load() {
     grep -qx OK || die "Redis refused ACL LOAD (the ACL file in $dir is as written: check it)"
 }
 
+# The ACL file with these passwords of the user NAME's file is for, the other user's as
+# they are.
+acl_with() { # NAME "PASSWORDS"
+  local users=("$(tr -d '\n' <"$dir/redis_password")" "$(tr -d '\n' <"$dir/redis_monitoring_password")")
+  case "$1" in
+    redis_password) users[0]="$2" ;;
+    redis_monitoring_password) users[1]="$2" ;;
+  esac
+  write_in_place "$dir/redis_users.acl" "$(redis_acl_file "${users[@]}")"$'\n'
+  acl_load
+}
+
 rotate_redis() {
-  local old new acl="$dir/redis_users.acl"
-  old="$(tr -d '\n' <"$dir/redis_password")"
+  local name="$1" old new
+  old="$(tr -d '\n' <"$dir/$name")"
   new="$(random_secret)"
   # Both passwords valid while the password file changes under the clients ...
-  write_in_place "$acl" "$(redis_acl_line "$old" "$new")"$'\n'
-  acl_load
-  write_in_place "$dir/redis_password" "$new"
+  acl_with "$name" "$old $new"
+  write_in_place "$dir/$name" "$new"
   # ... then only the new one. Connections opened with the old one stay authenticated;
   # every new connection reads the new file.
-  write_in_place "$acl" "$(redis_acl_line "$new")"$'\n'
-  acl_load
-  echo "rotated redis_password (and redis_users.acl)"
+  acl_with "$name" "$new"
+  echo "rotated $name (and redis_users.acl)"
+}
+
+# The Postgres exporter reads its password once, at start: a restart, if it runs, picks
+# up the new one (a few seconds without those statistics; nothing else restarts).
+restart_exporter() { # SERVICE
+  if grep -qx "$1" <<<"$running"; then
+    "${compose[@]}" restart "$1" >/dev/null
+    echo "restarted $1 (it reads its password at start)"
+  fi
+}
+
+# The Redis exporter reads its password file again when asked (GET /-/reload).
+reload_redis_exporter() {
+  if grep -qx redis-exporter <<<"$running"; then
+    "${compose[@]}" exec -T redis-exporter wget -q -O /dev/null http://127.0.0.1:9121/-/reload \
+      || die "the Redis exporter did not reload its password file"
+    echo "reloaded redis-exporter's password file"
+  fi
 }
 
 for name in "${names[@]}"; do
   [ -s "$dir/$name" ] || die "$dir/$name is missing or empty: nothing to rotate (SECRETS_DIR?)"
   case "$name" in
-    redis_password) rotate_redis ;;
+    redis_password) rotate_redis "$name" ;;
+    redis_monitoring_password)
+      rotate_redis "$name"
+      write_in_place "$dir/redis_exporter_passwords.json" \
+        "$(redis_exporter_passwords "$(tr -d '\n' <"$dir/$name")")"
+      reload_redis_exporter
+      ;;
+    database_monitor_password)
+      if [ -z "$("${compose[@]}" exec -T database printenv DATABASE_MONITOR_USER || true)" ]; then
+        # No role to change: the file alone, which start.sh applies with monitoring.
+        write_in_place "$dir/$name" "$(random_secret)"
+        echo "rotated $name (the monitoring role is made from it when monitoring starts)"
+      else
+        rotate_postgres "$name" && restart_exporter postgres-exporter
+      fi
+      ;;
     *) rotate_postgres "$name" ;;
   esac
 done

@@ -29,13 +29,27 @@ make_secret postgres_superuser_password
 make_secret database_owner_password
 make_secret database_app_password
 make_secret redis_password
+# The exporters' (docker-compose.monitoring.yml): made even if monitoring never runs, so
+# the ACL file below always names the same users.
+make_secret database_monitor_password
+make_secret redis_monitoring_password
+make_secret grafana_admin_password
 
-# Redis reads its users from an ACL file holding only a SHA-256 of the password, so the
-# plain password exists only in the clients' secret. Rebuilt whenever the password is new.
+# Redis reads its users from an ACL file holding only a SHA-256 of each password, so the
+# plain passwords exist only in the clients' secrets. Rebuilt whenever a password is new.
 acl="${dir}/redis_users.acl"
-if [ ! -s "$acl" ] || [ "${dir}/redis_password" -nt "$acl" ]; then
-  (umask 0022 && redis_acl_line "$(tr -d '\n' <"${dir}/redis_password")" >"$acl")
+if [ ! -s "$acl" ] || [ "${dir}/redis_password" -nt "$acl" ] \
+  || [ "${dir}/redis_monitoring_password" -nt "$acl" ]; then
+  (umask 0022 && redis_acl_file "$(tr -d '\n' <"${dir}/redis_password")" \
+    "$(tr -d '\n' <"${dir}/redis_monitoring_password")" >"$acl")
   created+=(redis_users.acl)
+fi
+
+# The same password in the form the Redis exporter reads (scripts/secret-values.sh).
+exporter="${dir}/redis_exporter_passwords.json"
+if [ ! -s "$exporter" ] || [ "${dir}/redis_monitoring_password" -nt "$exporter" ]; then
+  (umask 0022 && redis_exporter_passwords "$(tr -d '\n' <"${dir}/redis_monitoring_password")" >"$exporter")
+  created+=(redis_exporter_passwords.json)
 fi
 
 if [ "${#created[@]}" -gt 0 ]; then

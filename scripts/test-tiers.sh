@@ -29,7 +29,7 @@ lane() {  # lane LOG TIER...: the tiers one after another, output into LOG
 
 for name in lint test-unit test-integration; do tier "$name"; done
 
-lane e2e.log test-e2e test-tls &
+lane e2e.log test-e2e test-tls test-monitoring &
 lane faults.log test-faults test-backups &
 wait
 cat "$logs/e2e.log" "$logs/faults.log"

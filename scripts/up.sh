@@ -130,3 +130,16 @@ echo "  shorten: writes need an API key; make one (it is printed once), then sen
 echo "    KEY=\$(make -s api-key NAME=me${project_arg})"
 echo "    curl -sS -X POST -H \"Authorization: Bearer \$KEY\" -H 'Content-Type: application/json' -d '{\"url\":\"https://example.org/\"}' ${url}/api/links"
 echo "  logs: make logs   stop: ${stop}"
+monitoring=0
+for arg in "$@"; do
+  [[ "$arg" != *docker-compose.monitoring.yml ]] || monitoring=1
+done
+if [ "$monitoring" -eq 1 ]; then
+  # docs/monitoring.md: what each alert means and what to do.
+  echo "  monitoring: Prometheus http://$("${compose[@]}" port prometheus 9090 | tail -n1)" \
+    "  alerts http://$("${compose[@]}" port alertmanager 9093 | tail -n1)   firing now: make alerts"
+  grafana="$("${compose[@]}" port grafana 3000 2>/dev/null | tail -n1 || true)"
+  [ -z "$grafana" ] || echo "  dashboards: Grafana http://${grafana} (admin, password in the secret grafana_admin_password)"
+else
+  echo "  monitoring (opt-in): make monitoring-up ALERT_WEBHOOK_URL=https://...   (docs/monitoring.md)"
+fi

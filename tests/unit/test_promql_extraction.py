@@ -159,8 +159,9 @@ DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
 # The error ratio alert's expression, with Grafana's window for its 5m: the panel shows what
 # the alert judges.
 ERROR_RATIO = (
-    'sum(rate(shortener_http_requests_total{status=~"5.."}[$__rate_interval]))'
-    " / sum(rate(shortener_http_requests_total[$__rate_interval]))"
+    'sum(rate(shortener_http_requests_total{route!="/health/ready",status=~"5.."}'
+    "[$__rate_interval]))"
+    ' / sum(rate(shortener_http_requests_total{route!="/health/ready"}[$__rate_interval]))'
 )
 
 # Every metric the dashboards may use, as Prometheus stores it: a typo fails here rather
