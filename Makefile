@@ -82,7 +82,7 @@ tls-status: ## The served certificate: names, issuer, expiry, renewal time, the 
 tls-renew: ## Renew the certificate now and wait for the outcome (acme); nginx reloads it, drops nothing
 	@$(COMPOSE) $(PROD) exec -T certs python -m shortener_certs renew-now
 
-stack-up: ## Deploy the production variant to Docker Swarm (docs/swarm.md); needs SECRETS_DIR
+stack-up: ## Deploy the production variant to Docker Swarm (docs/swarm.md); needs SECRETS_DIR; MONITORING=1 adds the monitoring
 	@scripts/stack.sh up
 
 stack-down: ## Remove the Swarm stack and its edge proxy; data stays in its volumes

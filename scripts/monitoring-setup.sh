@@ -2,7 +2,7 @@
 # `make monitoring-up`, before scripts/up.sh starts the stack with docker-compose.monitoring.yml
 # (docs/monitoring.md): what the monitoring needs and the stack may not have yet.
 #
-#   scripts/monitoring-setup.sh [compose arguments naming the variant]
+#   scripts/monitoring-setup.sh [compose arguments naming the variant]   (none: Swarm)
 #
 # - The receiver of the alerts: ALERT_WEBHOOK_URL=https://... writes it into the secret file
 #   (ALERT_WEBHOOK_URL_FILE, default SECRETS_DIR/alert_webhook_url); without either, stop
@@ -29,8 +29,10 @@ elif [ ! -s "$url_file" ]; then
   die "no receiver for the alerts: ${url_file} is missing or empty. Set ALERT_WEBHOOK_URL=https://... once (make monitoring-up ALERT_WEBHOOK_URL=...), or ALERT_WEBHOOK_URL_FILE to a file holding the URL (docs/monitoring.md, \"Receivers\")"
 fi
 
+# Compose arguments name a running compose variant (a Swarm stack's cache, named by no
+# arguments, loads its ACL file when its task starts).
 compose=(docker compose "$@")
-if "${compose[@]}" ps --status running --services 2>/dev/null | grep -qx cache; then
+if [ "$#" -gt 0 ] && "${compose[@]}" ps --status running --services 2>/dev/null | grep -qx cache; then
   "${compose[@]}" exec -T cache sh -c \
     'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli --no-raw ACL LOAD' | grep -qx OK \
     || die "Redis refused to reload its ACL file (${SECRETS_DIR:-.secrets}/redis_users.acl)"

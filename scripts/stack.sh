@@ -16,6 +16,15 @@ cd "$(dirname "$0")/.."
 stack="${STACK_NAME:-shortener}"
 export STACK_NAME="$stack"
 files=(-f docker-compose.yml -f docker-compose.prod.yml -f docker-compose.swarm.yml)
+# MONITORING=1: the exporters in the stack, Prometheus and Alertmanager at the edge
+# (docs/monitoring.md, "On Swarm").
+monitoring=() edge_monitoring=() monitoring_services=()
+if [ -n "${MONITORING:-}" ]; then
+  monitoring=(-f docker-compose.monitoring.yml -f docker-compose.monitoring-swarm.yml)
+  edge_monitoring=(-f docker-compose.monitoring-edge.yml)
+  monitoring_services=(prometheus alertmanager)
+fi
+files+=("${monitoring[@]}")
 # The edge is a compose project (docker-compose.edge.yml); TLS, when asked for, is its
 # business alone: the stack behind it is the same.
 case "${TLS_MODE:-off}" in
@@ -24,7 +33,8 @@ case "${TLS_MODE:-off}" in
   files) tls=(-f docker-compose.tls.yml -f docker-compose.tls-files.yml) edge_services=(proxy) scheme=https port=8443 ;;
   *) echo "error: TLS_MODE=${TLS_MODE}: must be acme, files or off (docs/tls.md)" >&2; exit 2 ;;
 esac
-edge=(docker compose -p "${stack}-edge" "${files[@]}" -f docker-compose.edge.yml "${tls[@]}")
+edge=(docker compose -p "${stack}-edge" "${files[@]}" -f docker-compose.edge.yml "${edge_monitoring[@]}" "${tls[@]}")
+edge_services+=("${monitoring_services[@]}")
 
 require_swarm() {
   if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != active ]; then
@@ -96,6 +106,8 @@ wait_converged() {
 
 up() {
   require_swarm
+  # The receiver of the alerts and the monitoring images (scripts/monitoring-setup.sh).
+  [ -z "${MONITORING:-}" ] || scripts/monitoring-setup.sh
   # shellcheck source=scripts/base-images.sh
   . scripts/base-images.sh
   # Swarm runs what the node has: build here (a registry for many nodes: docs/swarm.md).
@@ -110,6 +122,11 @@ up() {
   wait_converged
   "${edge[@]}" up --detach --no-deps --wait --wait-timeout 120 "${edge_services[@]}"
   echo
+  if [ -n "${MONITORING:-}" ]; then
+    echo "Monitoring: Prometheus http://$("${edge[@]}" port prometheus 9090 | tail -n1)" \
+      "  Alertmanager http://$("${edge[@]}" port alertmanager 9093 | tail -n1)"
+  fi
+  # Last: the line a script reads the address from.
   echo "The stack ${stack} is up: ${scheme}://$("${edge[@]}" port proxy "$port" | tail -n1)"
 }
 

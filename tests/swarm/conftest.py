@@ -45,6 +45,8 @@ def namespaced(kind: str, stack: str) -> list[str]:
 def stack(swarm: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwarmStack]:
     secrets_dir = tmp_path_factory.mktemp("secrets")
     run([str(REPO / "scripts" / "secrets.sh"), str(secrets_dir)])
+    # Alertmanager's receiver (no alert is expected to reach it here).
+    (secrets_dir / "alert_webhook_url").write_text("http://127.0.0.1:9/alerts\n")
     stack = SwarmStack(secrets_dir)
     try:
         stack.up()

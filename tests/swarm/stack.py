@@ -28,12 +28,16 @@ METRICS_GET = (
     "'http://127.0.0.1:8000/metrics', timeout=5).read().decode())"
 )
 REDIRECTED = {"route": "/{code}", "method": "GET", "status": "302"}
-# What scripts/stack.sh starts the edge proxy with.
+# What scripts/stack.sh starts the edge with: the proxy, and (MONITORING=1, as here)
+# Prometheus and Alertmanager.
 EDGE_FILES = (
     "docker-compose.yml",
     "docker-compose.prod.yml",
     "docker-compose.swarm.yml",
+    "docker-compose.monitoring.yml",
+    "docker-compose.monitoring-swarm.yml",
     "docker-compose.edge.yml",
+    "docker-compose.monitoring-edge.yml",
 )
 
 
@@ -63,8 +67,12 @@ class SwarmStack:
             **os.environ,
             "STACK_NAME": self.name,
             "SECRETS_DIR": str(self.secrets_dir),
-            # Empty: Docker picks a free port on 127.0.0.1 for the edge proxy.
+            # Empty: Docker picks a free port on 127.0.0.1 for the edge proxy and UIs.
             "PROXY_PORT": "",
+            "PROMETHEUS_PORT": "",
+            "ALERTMANAGER_PORT": "",
+            # The exporters in the stack, Prometheus and Alertmanager at the edge.
+            "MONITORING": "1",
             "PUBLIC_BASE_URL": "http://sho.rt",
         }
 
@@ -88,6 +96,13 @@ class SwarmStack:
         host, port = self.published
         assert host == "127.0.0.1", f"the proxy must publish on loopback only, got {host}"
         return f"http://127.0.0.1:{port}"
+
+    def prometheus(self, expr: str) -> list[float]:
+        """An instant query of the edge's Prometheus, on its loopback port."""
+        address = self.edge("port", "prometheus", "9090").strip().splitlines()[-1]
+        assert address.startswith("127.0.0.1:"), address
+        reply = httpx.get(f"http://{address}/api/v1/query", params={"query": expr}, timeout=10)
+        return [float(sample["value"][1]) for sample in reply.json()["data"]["result"]]
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, follow_redirects=False, timeout=10)

@@ -241,3 +241,20 @@ def test_the_edge_serves_https_with_the_stack_unchanged_behind_it(
     assert answer.status_code == 302, answer.text
     assert answer.headers["strict-transport-security"] == "max-age=31536000"
     assert set(stack.containers("api")) == api_before  # the same tasks: none replaced
+
+
+def test_prometheus_at_the_edge_scrapes_every_task_and_exporter(stack: SwarmStack) -> None:
+    # The same configuration as on one host: the tasks' names resolve to every task
+    # (endpoint_mode dnsrr), and the edge's Prometheus joins the stack's overlays.
+    deadline = time.monotonic() + 90
+    expected = {"api": 2.0, "worker": 2.0, "postgres": 1.0, "redis": 1.0, "nginx": 1.0}
+    while True:
+        found = {job: sum(stack.prometheus(f'count(up{{job="{job}"}} == 1)')) for job in expected}
+        reached = {name: stack.prometheus(name) for name in ("pg_up", "redis_up", "nginx_up")}
+        if found == expected and all(values == [1.0] for values in reached.values()):
+            break
+        assert time.monotonic() < deadline, (found, reached)
+        time.sleep(3)
+    # The exporters are services of the stack, the UIs containers of the edge.
+    for service in ("postgres-exporter", "redis-exporter", "nginx-exporter"):
+        assert len(stack.running_tasks(service)) == 1, service
