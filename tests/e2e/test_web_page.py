@@ -180,6 +180,13 @@ def test_edit_then_delete_after_asking(
     expect(page.locator("#edit-status")).to_have_text("Saved.")
     expect(page.locator("#details-target")).to_have_text(f"{TARGET_SITE}/edited")
     assert client.get(f"/api/links/{code}").json()["url"] == f"{TARGET_SITE}/edited"
+    # The history, newest first: the change (old -> new) above the create, by this key.
+    history = page.locator("#history li")
+    expect(history).to_have_count(2)
+    expect(history.nth(0)).to_contain_text(
+        f"changed by key {api_key[4:12]}url: {TARGET_SITE}/to-edit → {TARGET_SITE}/edited"
+    )
+    expect(history.nth(1)).to_contain_text(f"created by key {api_key[4:12]}")
     delete = page.get_by_role("button", name="Delete this link…")
     dialog = page.get_by_role("dialog")
 

@@ -101,7 +101,7 @@ def clean_state(schema: list[Migration], postgres: Postgres, redis_server: Redis
     # Before each test rather than after, so a test that failed half-way cannot leak into
     # the next. TRUNCATE as the owner: the app role has no TRUNCATE right, by design.
     with postgres.connect(OWNER) as conn:
-        conn.execute("TRUNCATE links, api_keys RESTART IDENTITY CASCADE")
+        conn.execute("TRUNCATE links, api_keys, link_events RESTART IDENTITY CASCADE")
     with redis_server.client() as client:
         client.flushall()
 

@@ -83,6 +83,7 @@ def test_the_schedule_registers_every_job(
     assert ingest.job_options["job_timeout"] > worker_settings.click_ingest_budget_seconds
     assert jobs["purge-expired-links"].cron == "0 * * * *"
     assert jobs["purge-old-clicks"].cron == "30 3 * * *"
+    assert jobs["prune-history"].cron == "30 3 * * *"
 
 
 def test_three_workers_schedulers_enqueue_each_tick_once(
@@ -95,17 +96,23 @@ def test_three_workers_schedulers_enqueue_each_tick_once(
         scheduler.enqueue_jobs()
     assert queued(queue) == {"ingest-clicks": 1}
 
-    # 03:30: both cron jobs are due on every scheduler; again one enqueue each.
+    # 03:30: every cron job is due on every scheduler; again one enqueue each.
     work_off(queue)
     clock[0] = datetime(2025, 3, 1, 3, 30, 0, 1000, tzinfo=UTC)
     for scheduler in schedulers:
         due(scheduler, "purge-expired-links", clock[0].replace(microsecond=0))
         due(scheduler, "purge-old-clicks", clock[0].replace(microsecond=0))
+        due(scheduler, "prune-history", clock[0].replace(microsecond=0))
         due(scheduler, "ingest-clicks", clock[0])
     for scheduler in schedulers:
         scheduler.enqueue_jobs()
 
-    assert queued(queue) == {"ingest-clicks": 1, "purge-expired-links": 1, "purge-old-clicks": 1}
+    assert queued(queue) == {
+        "ingest-clicks": 1,
+        "purge-expired-links": 1,
+        "purge-old-clicks": 1,
+        "prune-history": 1,
+    }
 
 
 def test_a_tick_passes_while_the_previous_run_still_waits(

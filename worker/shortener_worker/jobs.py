@@ -5,10 +5,11 @@ from typing import Any
 
 from shortener_worker.clicks.ingest import ingest_clicks
 from shortener_worker.clicks.retention import purge_old_clicks
-from shortener_worker.links import purge_expired_links
+from shortener_worker.links import prune_history, purge_expired_links
 
 JOBS: dict[str, Callable[..., Any]] = {
     "ingest-clicks": ingest_clicks,
     "purge-expired-links": purge_expired_links,
     "purge-old-clicks": purge_old_clicks,
+    "prune-history": prune_history,
 }

@@ -28,16 +28,26 @@ def purge_expired_links(grace_seconds: int | None = None) -> int:
     purged = 0
     while True:
         with database() as conn:
+            # Each purged link's `link.deleted` event in the same statement: the system's
+            # own change (no key), in the history the owner reads (api links/history.py).
             rows = conn.execute(
                 """
-                DELETE FROM links WHERE id IN (
-                    SELECT id FROM links
-                    WHERE expires_at < now() - %s
-                    ORDER BY id
-                    LIMIT %s
-                    FOR UPDATE SKIP LOCKED
+                WITH purged AS (
+                    DELETE FROM links WHERE id IN (
+                        SELECT id FROM links
+                        WHERE expires_at < now() - %s
+                        ORDER BY id
+                        LIMIT %s
+                        FOR UPDATE SKIP LOCKED
+                    )
+                    RETURNING links.*
+                ), events AS (
+                    INSERT INTO link_events (link_id, code, owner_id, kind, changes)
+                    SELECT id, code, owner_id, 'link.deleted',
+                           link_changes(to_jsonb(purged), NULL)
+                    FROM purged
                 )
-                RETURNING code
+                SELECT code FROM purged
                 """,
                 (grace, PURGE_BATCH),
             ).fetchall()
@@ -55,3 +65,29 @@ def purge_expired_links(grace_seconds: int | None = None) -> int:
         extra={"purged": purged, "grace_seconds": int(grace.total_seconds())},
     )
     return purged
+
+
+def prune_history(retention_days: int | None = None) -> int:
+    """Delete links' history (link_events) older than the retention; return how many.
+    Batches with SKIP LOCKED, as the other purges: two runs at once share the work."""
+    settings = current_settings()
+    age = timedelta(
+        days=settings.history_retention_days if retention_days is None else retention_days
+    )
+    pruned = 0
+    while True:
+        with database(settings) as conn:
+            deleted = conn.execute(
+                """
+                DELETE FROM link_events WHERE id IN (
+                    SELECT id FROM link_events WHERE occurred_at < now() - %s
+                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+                )
+                """,
+                (age, PURGE_BATCH),
+            ).rowcount
+        pruned += deleted
+        if deleted < PURGE_BATCH:
+            break
+    log.info("pruned link history", extra={"pruned": pruned, "retention_days": age.days})
+    return pruned

@@ -13,6 +13,7 @@ checks run before RQ's own loop, which then enqueues what is still due.
 | ingest-clicks       | every CLICK_INGEST_INTERVAL_SECONDS (1 s) | stats within seconds      |
 | purge-expired-links | hourly, at minute 0           | expired links out of the way          |
 | purge-old-clicks    | daily, 03:30 (container time, UTC) | raw clicks past CLICK_RETENTION_DAYS |
+| prune-history       | daily, 03:30 (UTC)            | history past HISTORY_RETENTION_DAYS   |
 """
 
 import logging
@@ -71,6 +72,13 @@ def register_jobs(scheduler: CronScheduler, settings: WorkerSettings) -> None:
         cron=DAILY,
         job_timeout=CLEANUP_TIMEOUT_SECONDS,
         name="purge-old-clicks",
+    )
+    scheduler.register(
+        JOBS["prune-history"],
+        queue,
+        cron=DAILY,
+        job_timeout=CLEANUP_TIMEOUT_SECONDS,
+        name="prune-history",
     )
 
 

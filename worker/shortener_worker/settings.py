@@ -88,6 +88,8 @@ class WorkerSettings(BaseSettings):
     click_max_deliveries: int = Field(5, ge=1)
     # Raw clicks older than this are deleted daily; the rollups keep their counts.
     click_retention_days: int = Field(90, ge=1)
+    # Links' history (link_events) older than this is deleted daily (docs/events.md).
+    history_retention_days: int = Field(90, ge=1)
 
 
 class ConfigurationError(SystemExit):

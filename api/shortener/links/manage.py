@@ -1,7 +1,8 @@
 """Creating, changing and deleting links on behalf of an API key.
 
 The routes parse and shape; this module holds the rules: the target normaliser, aliases,
-find-if-exists, batches in one transaction, and cache invalidation around every write.
+find-if-exists, batches in one transaction, cache invalidation around every write, and
+each write's event in the history, in the write's own transaction (links/history.py).
 """
 
 import base64
@@ -12,6 +13,7 @@ from psycopg import AsyncConnection
 from pydantic import ValidationError
 
 from shortener.backends import Backends
+from shortener.links import history
 from shortener.links.codes import CODE_PATTERN
 from shortener.links.lookup import LinkLookup
 from shortener.links.models import BatchItem, BatchResult, Link, LinkCreate, LinkUpdate
@@ -26,6 +28,7 @@ from shortener.links.store import (
     insert_with_alias,
     insert_with_random_code,
     list_owned_links,
+    lock_owned_row,
     update_owned_link,
 )
 from shortener.links.targets import TargetPolicy, TargetRejected, normalise_target
@@ -138,8 +141,10 @@ async def create_link(
 ) -> tuple[StoredLink, bool]:
     url = normalised_url(request.url, policy)
     await take_creation_quota(backends.cache, owner_id, 1, settings.creation_quota_per_minute)
-    async with backends.database.connection() as conn:
+    async with backends.database.connection() as conn, conn.transaction():
         stored, created = await _create(conn, settings, owner_id, request, url)
+        if created:
+            await history.record_created(conn, owner_id, [stored.id])
     if created:
         # A scan may have cached this code as missing just before it existed.
         await links.forget([stored.code], required=False)
@@ -191,6 +196,8 @@ async def create_links_batch(
             except Problem as problem:
                 outcomes[index] = problem
         await insert_plain()
+        made = [o[0].id for o in outcomes.values() if not isinstance(o, Problem) and o[1]]
+        await history.record_created(conn, owner_id, made)  # one statement for the batch
 
     results: list[BatchItem] = []
     created_codes: list[str] = []
@@ -266,9 +273,13 @@ async def update_link(
     # Drop the cached answer before and after the change: after, because a redirect may
     # have re-filled it from the old row in between.
     await links.forget([code], required=True)
-    async with backends.database.connection() as conn:
+    async with backends.database.connection() as conn, conn.transaction():
+        before = await lock_owned_row(conn, owner_id, code)
+        if before is None:
+            raise not_found(code)
         stored = await update_owned_link(conn, owner_id, code, changes)
-    if stored is None:
+        await history.record_changed(conn, owner_id, before)
+    if stored is None:  # not after the lock; for the type checker
         raise not_found(code)
     await links.forget([code], required=False)
     return stored
@@ -277,8 +288,25 @@ async def update_link(
 async def delete_link(backends: Backends, links: LinkLookup, owner_id: int, code: str) -> None:
     _could_be_a_code(code)
     await links.forget([code], required=True)
-    async with backends.database.connection() as conn:
-        deleted = await delete_owned_link(conn, owner_id, code)
-    if not deleted:
-        raise not_found(code)
+    async with backends.database.connection() as conn, conn.transaction():
+        before = await lock_owned_row(conn, owner_id, code)
+        if before is None or not await delete_owned_link(conn, owner_id, code):
+            raise not_found(code)
+        await history.record_changed(conn, owner_id, before)
     await links.forget([code], required=False)
+
+
+async def link_history(
+    backends: Backends, owner_id: int, code: str, cursor: str | None, limit: int
+) -> tuple[list[history.LinkEvent], str | None]:
+    """A page of the owner's history of `code`, newest first: also of a deleted link, while
+    the retention keeps it; 404 when the owner has none (another key's link included)."""
+    _could_be_a_code(code)
+    before = decode_cursor(cursor) if cursor else None
+    async with backends.database.connection() as conn:
+        rows = await history.history_page(conn, owner_id, code, before_id=before, limit=limit + 1)
+    if not rows and before is None:
+        raise not_found(code)
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
+    return page, next_cursor

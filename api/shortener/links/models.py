@@ -159,3 +159,31 @@ class BatchResult(BaseModel):
     created: int
     failed: int
     results: list[BatchItem]
+
+
+class FieldChange(BaseModel):
+    old: Any = Field(description="The value before (null: none, as on a create).")
+    new: Any = Field(description="The value after (null: none, as on a delete).")
+
+
+class LinkEventOut(BaseModel):
+    id: int = Field(description="Increases with every event: the order of changes.")
+    event: Literal["link.created", "link.updated", "link.deleted"]
+    code: str
+    occurred_at: datetime
+    key_prefix: str | None = Field(
+        description="The prefix of the key that made the change; null for the system's own "
+        "(an expired link purged)."
+    )
+    request_id: str = Field(description="The request that made it (X-Request-ID), if any.")
+    changes: dict[str, FieldChange] = Field(
+        description="Each field that changed: url, expires_at, max_visits, redirect_type, "
+        "forward_query."
+    )
+
+
+class HistoryPage(BaseModel):
+    items: list[LinkEventOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next (older) page; null on the last page."
+    )

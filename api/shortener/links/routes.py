@@ -11,7 +11,16 @@ from shortener.dependencies import BackendsDep, SettingsDep, require_json
 from shortener.keys.auth import AUTH_ERRORS, OwnerDep
 from shortener.links import manage
 from shortener.links.dependencies import LinkLookupDep, TargetPolicyDep
-from shortener.links.models import BatchCreate, BatchResult, Link, LinkCreate, LinkPage, LinkUpdate
+from shortener.links.models import (
+    BatchCreate,
+    BatchResult,
+    HistoryPage,
+    Link,
+    LinkCreate,
+    LinkEventOut,
+    LinkPage,
+    LinkUpdate,
+)
 from shortener.problems import problem_doc
 
 router = APIRouter(prefix="/api/links", tags=["links"])
@@ -91,6 +100,36 @@ async def list_links(
     page, next_cursor = await manage.list_links(backends, owner, cursor, limit, q)
     return LinkPage(
         items=[manage.present(link, settings) for link in page], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    "/{code}/history",
+    summary="A link's changes, newest first (also after its delete)",
+    responses={**AUTH_ERRORS, **NOT_FOUND, **INVALID},
+)
+async def link_history(
+    code: str,
+    owner: OwnerDep,
+    backends: BackendsDep,
+    cursor: Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> HistoryPage:
+    events, next_cursor = await manage.link_history(backends, owner, code, cursor, limit)
+    return HistoryPage(
+        items=[
+            LinkEventOut(
+                id=e.id,
+                event=e.kind,
+                code=e.code,
+                occurred_at=e.occurred_at,
+                key_prefix=e.key_prefix,
+                request_id=e.request_id,
+                changes=e.changes,
+            )
+            for e in events
+        ],
+        next_cursor=next_cursor,
     )
 
 

@@ -192,6 +192,17 @@ async def list_owned_links(
         return await cur.fetchall()
 
 
+async def lock_owned_row(conn: AsyncConnection, owner_id: int, code: str) -> dict[str, Any] | None:
+    """The owner's link as it is (to_jsonb of its row), locked until the transaction ends:
+    the history's "before" of a change or delete (links/history.py)."""
+    cursor = await conn.execute(
+        "SELECT to_jsonb(links) FROM links WHERE code = %s AND owner_id = %s FOR UPDATE",
+        (code, owner_id),
+    )
+    row = await cursor.fetchone()
+    return row[0] if row else None
+
+
 UPDATABLE = ("url", "expires_at", "max_visits", "redirect_type", "forward_query")
 
 

@@ -73,6 +73,11 @@ export async function deleteLink(key, code) {
   await call(key, "DELETE", linkPath(code));
 }
 
+// The newest changes first (the API pages further back with a cursor; 20 suffice here).
+export async function linkHistory(key, code) {
+  return (await call(key, "GET", `${linkPath(code)}/history?limit=20`)).json();
+}
+
 export async function linkStats(key, code) {
   return (await call(key, "GET", `${linkPath(code)}/stats`)).json();
 }

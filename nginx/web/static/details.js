@@ -1,12 +1,24 @@
 // One link: its stats (per-day chart, humans vs bots, top referrers), editing its
-// target or expiry, and deleting it after a confirmation dialog.
+// target or expiry, its history of changes, and deleting it after a confirmation dialog.
 
-import { deleteLink, linkStats, updateLink } from "./api.js";
+import { deleteLink, linkHistory, linkStats, updateLink } from "./api.js";
 import { drawDays, plural } from "./chart.js";
 import { clearProblems, showProblem } from "./problems.js";
 import { isoFromLocalInput, localInputFromIso, readable } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
+
+const EVENT_WORDS = { "link.created": "created", "link.updated": "changed", "link.deleted": "deleted" };
+
+// "url: https://a → https://b; max_visits: none → 5" (a create lists the values it set).
+function describeChanges(event) {
+  const shown = (value) => (value === null ? "none" : String(value));
+  return Object.entries(event.changes)
+    .map(([field, { old, new: now }]) =>
+      event.event === "link.created" ? `${field}: ${shown(now)}` : `${field}: ${shown(old)} → ${shown(now)}`,
+    )
+    .join("; ");
+}
 
 export class LinkDetails {
   // session: {key(), unauthorized(error)}; list: the LinkList to keep in step.
@@ -44,7 +56,7 @@ export class LinkDetails {
     $("edit-status").textContent = "";
     this.section.hidden = false;
     $("details-heading").focus();
-    return this.loadStats();
+    return Promise.all([this.loadStats(), this.loadHistory()]);
   }
 
   show(link) {
@@ -115,6 +127,32 @@ export class LinkDetails {
     $("stats-referrers").replaceChildren(...referrers);
   }
 
+  async loadHistory() {
+    const code = this.link.code;
+    $("history-error").hidden = true;
+    let page;
+    try {
+      page = await linkHistory(this.session.key(), code);
+    } catch (error) {
+      if (!this.session.unauthorized(error)) showProblem(this.section, error, $("history-error"));
+      return;
+    }
+    if (!this.link || this.link.code !== code) return; // another link opened meanwhile
+    // textContent only: a URL in the history is the caller's text, never markup.
+    $("history").replaceChildren(
+      ...page.items.map((event) => {
+        const item = document.createElement("li");
+        const who = event.key_prefix ? `key ${event.key_prefix}` : "the system";
+        item.textContent = `${readable(event.occurred_at)}: ${EVENT_WORDS[event.event]} by ${who}`;
+        const changes = document.createElement("span");
+        changes.className = "changes";
+        changes.textContent = describeChanges(event);
+        item.append(changes);
+        return item;
+      }),
+    );
+  }
+
   async save() {
     clearProblems(this.form);
     $("edit-status").textContent = "";
@@ -134,6 +172,7 @@ export class LinkDetails {
       this.show(link);
       this.list.replace(link);
       $("edit-status").textContent = "Saved.";
+      await this.loadHistory();
     } catch (error) {
       if (!this.session.unauthorized(error)) showProblem(this.form, error);
     }
