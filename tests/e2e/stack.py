@@ -48,6 +48,19 @@ def run(
     return result
 
 
+# What `make secrets` (scripts/secrets.sh) writes: each value once (the ACL file holds
+# hashes only, the Redis exporter's JSON map the monitoring password again).
+SECRET_VALUE_FILES = {
+    "postgres_superuser_password",
+    "database_owner_password",
+    "database_app_password",
+    "database_monitor_password",
+    "redis_password",
+    "redis_monitoring_password",
+    "grafana_admin_password",
+}
+
+
 def make_secrets(directory: Path) -> Path:
     """Fresh random secrets for one project, made the way `make secrets` makes them."""
     run([str(REPO / "scripts" / "secrets.sh"), str(directory)])
@@ -125,6 +138,12 @@ class Stack:
     def create_api_key(self, name: str) -> str:
         """A key made the way `make api-key` makes one: the CLI inside the api container."""
         return self.exec("api", "python", "-m", "shortener.keys", "create", name).strip()
+
+    def secret_values(self) -> list[str]:
+        """Every secret value of this stack, read from its secrets folder."""
+        files = {p.name for p in self.secrets_dir.iterdir() if p.is_file()}
+        assert files >= SECRET_VALUE_FILES, SECRET_VALUE_FILES - files
+        return [(self.secrets_dir / name).read_text().strip() for name in SECRET_VALUE_FILES]
 
     def container(self, service: str) -> str:
         ids = self.compose("ps", "--all", "--quiet", service).split()

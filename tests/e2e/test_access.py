@@ -111,16 +111,6 @@ def forms_of(key: str) -> list[str]:
     return [key, key.removeprefix("shk_"), digest]
 
 
-def secret_values(stack: Stack) -> list[str]:
-    values = [
-        path.read_text().strip()
-        for path in stack.secrets_dir.iterdir()
-        if path.is_file() and not path.name.endswith(".acl")
-    ]
-    assert len(values) == 4
-    return values
-
-
 def every_log(stack: Stack) -> str:
     """Everything every service of the stack has logged, the exited migrate job's too."""
     return stack.compose("logs", "--no-color", "--timestamps")
@@ -171,7 +161,7 @@ def test_keys_never_appear_in_any_log(stack: Stack, alice_and_mallory: tuple[Own
 def test_no_secret_value_appears_in_any_log(stack: Stack) -> None:
     logs = every_log(stack)
     assert len(logs.splitlines()) > 10
-    for value in secret_values(stack):
+    for value in stack.secret_values():
         assert value not in logs, "a secret value appears in a log"
 
 
@@ -185,7 +175,7 @@ def test_no_secret_in_the_history_of_any_image(stack: Stack) -> None:
     images = {stack.inspect(container)["Config"]["Image"] for container in stack.containers()}
     # Ours (api, worker, proxy) and the bases they and the data stores run on.
     assert len(images) >= 5, images
-    values = secret_values(stack)
+    values = stack.secret_values()
     for image in sorted(images):
         history = run(["docker", "history", "--no-trunc", "--format", "{{json .}}", image]).stdout
         config = json.loads(run(["docker", "image", "inspect", image]).stdout)[0]["Config"]
