@@ -34,6 +34,7 @@ from shortener.redirects.routes import router as redirects_router
 from shortener.request_ids import BindRequestIds
 from shortener.settings import ConfigurationError, Settings
 from shortener.stats.routes import router as stats_router
+from shortener.webhooks.routes import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.include_router(links_router)
     app.include_router(stats_router)
     app.include_router(qr_router)
+    app.include_router(webhooks_router)
     app.include_router(apidocs_router)
     # Last: /{code} matches any single path segment the routes above did not claim.
     app.include_router(redirects_router)

@@ -6,10 +6,11 @@ with a message that names the variable (see `load_settings`).
 """
 
 import contextlib
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-from pydantic import AnyHttpUrl, Field, PlainValidator, ValidationError
+from pydantic import AnyHttpUrl, Field, PlainValidator, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -107,6 +108,11 @@ class Settings(DatabaseSettings):
     # Links one API key may create per minute (0: no quota).
     creation_quota_per_minute: int = Field(6000, ge=0)
 
+    # Webhooks (docs/events.md): how many one key may have, and the private networks a
+    # receiver may be in all the same (comma-separated CIDRs; empty: none, the default).
+    webhooks_per_key: int = Field(10, ge=1, le=1000)
+    webhook_allowed_networks: str = ""
+
     http_port: int = Field(8000, gt=0, lt=65536)
     # uvicorn's line per request. nginx already logs every request with the same request
     # id and the replica that answered; writing a second line costs the api about a
@@ -116,6 +122,21 @@ class Settings(DatabaseSettings):
     @property
     def short_url_prefix(self) -> str:
         return str(self.public_base_url).rstrip("/") + "/"
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network (CIDR, e.g. 172.30.0.0/16)") from None
+        return value
+
+    @property
+    def allowed_webhook_networks(self) -> list[IPv4Network | IPv6Network]:
+        parts = (part.strip() for part in self.webhook_allowed_networks.split(","))
+        return [ip_network(part, strict=False) for part in parts if part]
 
     @property
     def public_hosts(self) -> list[str]:

@@ -11,7 +11,7 @@ from tests.e2e.stack import REPO, Stack, run, run_up_hint
 
 pytestmark = pytest.mark.e2e
 
-LONG_RUNNING = ["proxy", "api", "worker", "database", "cache"]
+LONG_RUNNING = ["proxy", "api", "worker", "webhooks", "database", "cache"]
 
 
 def test_every_service_process_runs_as_non_root(stack: Stack) -> None:
@@ -35,13 +35,19 @@ def test_no_secret_value_appears_in_docker_inspect(stack: Stack) -> None:
             assert value not in document, f"a secret appears in docker inspect of {container}"
 
 
-def test_backend_network_is_internal(stack: Stack) -> None:
+def test_only_the_proxy_and_the_webhook_sender_have_a_route_out(stack: Stack) -> None:
     networks = {
         name: json.loads(run(["docker", "network", "inspect", f"{stack.name}_{name}"]).stdout)[0]
-        for name in ("frontend", "backend")
+        for name in ("public", "frontend", "backend", "egress")
     }
-    assert networks["backend"]["Internal"] is True
-    assert networks["frontend"]["Internal"] is False
+    with_gateway = {name for name, network in networks.items() if not network["Internal"]}
+    assert with_gateway == {"public", "egress"}
+    # Who is on a network with a gateway: the proxy (its published port) and the sender.
+    for service in LONG_RUNNING:
+        joined = stack.inspect(stack.container(service))["NetworkSettings"]["Networks"]
+        outward = {name.removeprefix(f"{stack.name}_") for name in joined} & with_gateway
+        expected = {"proxy": {"public"}, "webhooks": {"egress"}}.get(service, set())
+        assert outward == expected, (service, outward)
 
 
 def probe(stack: Stack, from_service: str, host: str, port: int) -> str:

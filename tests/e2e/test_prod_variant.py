@@ -78,7 +78,7 @@ def frontend_ip(stack: Stack, document: dict) -> str:
 
 def test_every_container_is_hardened(prod: Stack) -> None:
     services = containers_by_service(prod)
-    assert set(services) == {"proxy", "api", "worker", "migrate", "database", "cache"}
+    assert set(services) == {"proxy", "api", "worker", "webhooks", "migrate", "database", "cache"}
     problems = []
     for service, documents in services.items():
         for document in documents:

@@ -19,7 +19,7 @@ OVERRIDE = "docker-compose.override.yml"
 PROD = "docker-compose.prod.yml"
 TLS = "docker-compose.tls.yml"
 TLS_FILES = "docker-compose.tls-files.yml"
-LONG_RUNNING = {"proxy", "api", "worker", "database", "cache"}
+LONG_RUNNING = {"proxy", "api", "worker", "webhooks", "database", "cache"}
 
 
 def compose_available() -> bool:

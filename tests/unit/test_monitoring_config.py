@@ -87,7 +87,7 @@ def test_the_exporters_have_no_route_out(config: dict) -> None:
     for name in EXPORTERS:
         assert set(config["services"][name]["networks"]) <= {"monitoring", "backend"}, name
     # The proxy joins the internal network for its stub_status; nothing else of it changes.
-    assert set(config["services"]["proxy"]["networks"]) == {"frontend", "monitoring"}
+    assert set(config["services"]["proxy"]["networks"]) == {"public", "frontend", "monitoring"}
 
 
 def test_credentials_are_secret_files_never_environment_values(config: dict) -> None:

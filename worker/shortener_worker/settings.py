@@ -96,15 +96,20 @@ class ConfigurationError(SystemExit):
     """Raised at startup: the message names every offending environment variable."""
 
 
+def configuration_error(error: ValidationError) -> ConfigurationError:
+    """pydantic's report as one line per environment variable."""
+    lines = []
+    for problem in error.errors():
+        variable = "_".join(str(part) for part in problem["loc"]).upper()
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "missing":
+            message = "is required but not set"
+        lines.append(f"  {variable}: {message}")
+    return ConfigurationError("invalid configuration:\n" + "\n".join(lines))
+
+
 def load_settings(**overrides: object) -> WorkerSettings:
     try:
         return WorkerSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        lines = []
-        for problem in error.errors():
-            variable = "_".join(str(part) for part in problem["loc"]).upper()
-            message = problem["msg"].removeprefix("Value error, ")
-            if problem["type"] == "missing":
-                message = "is required but not set"
-            lines.append(f"  {variable}: {message}")
-        raise ConfigurationError("invalid configuration:\n" + "\n".join(lines)) from None
+        raise configuration_error(error) from None

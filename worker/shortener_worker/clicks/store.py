@@ -43,7 +43,8 @@ inserted AS (
     FROM known
     ORDER BY stream_id
     ON CONFLICT (stream_id) DO NOTHING
-    RETURNING link_id, (clicked_at AT TIME ZONE 'UTC')::date AS day, is_bot, referrer_host
+    RETURNING stream_id, link_id, clicked_at, (clicked_at AT TIME ZONE 'UTC')::date AS day,
+              is_bot, referrer_host
 ),
 totals AS (
     INSERT INTO click_totals AS total (link_id, clicks, bot_clicks)
@@ -73,6 +74,34 @@ referrers AS (
     ORDER BY link_id, day, referrer_host
     ON CONFLICT (link_id, day, referrer_host) DO UPDATE
     SET clicks = r.clicks + excluded.clicks
+)
+-- link.clicked for the webhooks subscribed (docs/events.md): one delivery per link and
+-- webhook for the clicks this batch inserted, in this transaction. A batch ingested again
+-- inserts no click, so it makes no delivery (and the message id, from the batch's first
+-- new click of the link, is unique besides).
+clicked AS (
+    INSERT INTO webhook_deliveries (webhook_id, message_id, event, payload)
+    SELECT w.id, 'msg_click_' || c.first_stream_id || '_' || w.id, 'link.clicked',
+           jsonb_build_object(
+               'type', 'link.clicked',
+               'timestamp', now(),
+               'data', jsonb_build_object(
+                   'code', l.code, 'clicks', c.clicks, 'bot_clicks', c.bot_clicks,
+                   'first_click_at', c.first_at, 'last_click_at', c.last_at))
+    FROM (
+        SELECT link_id, count(*) AS clicks, count(*) FILTER (WHERE is_bot) AS bot_clicks,
+               min(stream_id) AS first_stream_id, min(clicked_at) AS first_at,
+               max(clicked_at) AS last_at
+        FROM inserted
+        GROUP BY link_id
+    ) AS c
+    JOIN links l ON l.id = c.link_id
+    JOIN webhooks w ON w.owner_id = l.owner_id
+        AND w.disabled_at IS NULL
+        AND 'link.clicked' = ANY (w.events)
+        AND (w.codes IS NULL OR l.code = ANY (w.codes))
+    ORDER BY c.link_id, w.id
+    ON CONFLICT (message_id) DO NOTHING
 )
 SELECT (SELECT count(*) FROM known), (SELECT count(*) FROM inserted)
 """
