@@ -126,9 +126,11 @@ def test_a_receiver_that_hangs_is_given_up_after_the_timeout(receiver: Receiver)
     assert 0.45 <= outcome.seconds < 1.0
 
 
-def test_the_timeout_bounds_the_whole_answer_not_each_read(receiver: Receiver) -> None:
-    """A byte every 0.1 s would keep a per-read socket timeout of 0.5 s waiting forever."""
-    outcome = send(f"http://127.0.0.1:{receiver.port}/drip", timeout=0.5)
+@pytest.mark.parametrize("path", ["/drip", "/drip-body"])
+def test_the_timeout_bounds_the_whole_answer_not_each_read(receiver: Receiver, path: str) -> None:
+    """A byte every 0.1 s, in the headers or in the body of a failure, would keep a
+    per-read socket timeout of 0.5 s waiting for ever."""
+    outcome = send(f"http://127.0.0.1:{receiver.port}{path}", timeout=0.5)
     assert (outcome.delivered, outcome.status) == (False, None)
     assert outcome.error == "timed out after 0.5 s"
     assert 0.45 <= outcome.seconds < 1.0

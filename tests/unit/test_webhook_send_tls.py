@@ -60,6 +60,11 @@ class Authority:
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
                 critical=False,
             )
+            # Both key identifiers: Python 3.13's default context checks strictly (X.509
+            # strict mode), as the worker image's Python will.
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
             .sign(self.key, hashes.SHA256())
         )
         certificate_file = self.directory / f"{host}.pem"

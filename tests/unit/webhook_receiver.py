@@ -100,6 +100,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
                 while not self.server.released.wait(0.1):
                     self.wfile.write(b"x")
+            case "/drip-body":  # a failure whose body comes a byte every 0.1 s
+                self.send_response(500)
+                self.send_header("Content-Length", "100000")
+                self.send_header("Connection", "close")  # http.client hands the socket over
+                self.end_headers()
+                while not self.server.released.wait(0.1):
+                    self.wfile.write(b"x")
             case "/hang-up":
                 self.close_connection = True
             case "/not-http":

@@ -48,9 +48,13 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
         super().__init__(target.host, target.port)
         self._addresses = addresses
         self._deadline = deadline
+        # The socket, for Cutoff: http.client lets go of self.sock when an answer says
+        # "Connection: close" and hands the socket to the response, whose body is still
+        # to be read.
+        self.open_socket: socket.socket | None = None
 
     def connect(self) -> None:
-        self.sock = connect_first(self._addresses, self.port, self._deadline)
+        self.sock = self.open_socket = connect_first(self._addresses, self.port, self._deadline)
 
 
 class PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -67,15 +71,17 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
         self._addresses = addresses
         self._deadline = deadline
         self._tls_context = tls_context
+        self.open_socket: socket.socket | None = None  # as in PinnedHTTPConnection
 
     def connect(self) -> None:
         raw = connect_first(self._addresses, self.port, self._deadline)
-        # The handshake is done after self.sock is set, so the deadline's timer can cut a
-        # handshake that stalls too. wrap_socket takes the socket over (raw is detached).
-        self.sock = self._tls_context.wrap_socket(
+        # The handshake is done after open_socket is set, so Cutoff can cut a handshake
+        # that stalls too. wrap_socket takes the socket over (raw is detached).
+        tls = self._tls_context.wrap_socket(
             raw, server_hostname=self.host, do_handshake_on_connect=False
         )
-        self.sock.do_handshake()
+        self.sock = self.open_socket = tls
+        tls.do_handshake()
 
 
 def connect_first(addresses: Sequence[IPAddress], port: int, deadline: Deadline) -> socket.socket:
@@ -106,7 +112,9 @@ class Cutoff:
     """Shuts the connection's socket down when the deadline passes; `fired` tells that it
     did, so the error that follows (an early EOF) is reported as the timeout it is."""
 
-    def __init__(self, connection: http.client.HTTPConnection, deadline: Deadline) -> None:
+    def __init__(
+        self, connection: PinnedHTTPConnection | PinnedHTTPSConnection, deadline: Deadline
+    ) -> None:
         self.fired = False
         self._connection = connection
         self._lock = threading.Lock()
@@ -126,7 +134,7 @@ class Cutoff:
             if self._stopped:
                 return
             self.fired = True
-            sock = self._connection.sock
+            sock = self._connection.open_socket
             if sock is not None:
                 # The plain socket's shutdown, also for TLS: SSLSocket.shutdown would drop
                 # the TLS state under a read in progress in the delivering thread.

@@ -90,6 +90,7 @@ def deliver(
     deadline = Deadline(timeout)
     connection = _connection(target, addresses, deadline, ssl_context)
     cutoff = Cutoff(connection, deadline)
+    response: http.client.HTTPResponse | None = None
     try:
         connection.request(
             "POST", target.path, body=body, headers={"Host": target.host_header, **request_headers}
@@ -103,6 +104,8 @@ def deliver(
         return failed(_network_error(error, target, deadline, cutoff.fired))
     finally:
         cutoff.stop()
+        if response is not None:
+            response.close()  # it may hold the socket: http.client hands it over on "close"
         connection.close()
     if cutoff.fired:
         # Cut at the deadline, the answer may have been read only in part: http.client
@@ -129,7 +132,7 @@ def _connection(
     addresses: Sequence[IPAddress],
     deadline: Deadline,
     ssl_context: ssl.SSLContext | None,
-) -> http.client.HTTPConnection:
+) -> PinnedHTTPConnection | PinnedHTTPSConnection:
     if target.scheme == "https":
         return PinnedHTTPSConnection(target, addresses, deadline, ssl_context or _system_tls())
     return PinnedHTTPConnection(target, addresses, deadline)
