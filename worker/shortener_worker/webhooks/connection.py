@@ -21,7 +21,8 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 
-from shortener_worker.webhooks.addresses import IPAddress, Target
+from shortener_worker.webhooks.addresses import Target
+from shortener_worker.webhooks.blocked import IPAddress
 
 
 class Deadline:

@@ -21,14 +21,13 @@ from dataclasses import dataclass
 
 from shortener_worker.webhooks.addresses import (
     AddressRefused,
-    IPAddress,
-    IPNetwork,
     Resolver,
     Target,
     check_url,
     resolve_allowed,
     system_resolver,
 )
+from shortener_worker.webhooks.blocked import IPAddress, IPNetwork
 from shortener_worker.webhooks.connection import (
     Cutoff,
     Deadline,
@@ -40,7 +39,9 @@ USER_AGENT = "shortener-webhooks/1 (URL shortener; Standard Webhooks)"
 MAX_RESPONSE_READ = 4096  # bytes of a failed answer read, for its error message
 MAX_EXCERPT = 200  # characters of that answer quoted in the error
 # Headers deliver decides, so a caller cannot send a Host that differs from the checked URL.
-_OWN_HEADERS = frozenset({"host", "user-agent", "content-length", "connection"})
+_OWN_HEADERS = frozenset(
+    {"host", "user-agent", "content-length", "transfer-encoding", "connection"}
+)
 
 
 @dataclass(frozen=True)
