@@ -115,7 +115,7 @@ def deliver(
         return failed(_timed_out(deadline))
     if delivered:
         return Outcome(True, status, "", time.monotonic() - started)
-    return failed(_refusal_error(status, response.reason, location, answer), status)
+    return failed(_answer_error(status, response.reason, location, answer), status)
 
 
 def _request_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -145,7 +145,7 @@ def _system_tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def _refusal_error(status: int, reason: str, location: str, answer: bytes) -> str:
+def _answer_error(status: int, reason: str, location: str, answer: bytes) -> str:
     """What a receiver's non-2xx answer says, on one short line."""
     if 300 <= status < 400:
         return (
