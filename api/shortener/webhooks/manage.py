@@ -1,15 +1,14 @@
 """Webhooks on behalf of an API key: the rules between the routes and the tables.
 
-A receiver's URL passes the SSRF guard when the webhook is made (addresses.py: http(s)
-only, no credentials, not the shortener itself, every address its name resolves to
-public), and again, by the sender, at every delivery (the name may resolve elsewhere by
-then). The signing secret is made here, returned once, and kept for the sender to sign.
+A receiver's URL passes the SSRF guard's checks of its form when the webhook is made
+(addresses.py: http(s) only, no credentials, not the shortener itself, no private or
+local address literal or name), and the sender checks every address the name resolves to
+at each delivery. The signing secret is made here, returned once, kept for the sender.
 """
 
 import base64
 import secrets
 
-import anyio
 from psycopg import AsyncConnection
 
 from shortener.backends import Backends
@@ -30,15 +29,14 @@ def not_found(webhook_id: int) -> Problem:
     return Problem(404, "not-found", f"This key has no webhook {webhook_id}.")
 
 
-async def checked_url(settings: Settings, url: str) -> str:
-    """The receiver's URL, normalised, once the SSRF guard accepts it; else 422 on `url`."""
+def checked_url(settings: Settings, url: str) -> str:
+    """The receiver's URL, normalised, once the SSRF guard accepts its form; else 422 on
+    `url`. Names are not resolved here: the api has no route out (and makes no DNS query
+    for a name a caller chose); the sender resolves and checks every address at each
+    delivery, and records a refusal as the delivery's error."""
     try:
-        target = addresses.check_url(url, own_hosts=settings.public_hosts)
-        # getaddrinfo blocks: in a thread, as a redirect's event loop must not wait on DNS.
-        await anyio.to_thread.run_sync(
-            lambda: addresses.resolve_allowed(
-                target.host, target.port, allowed_networks=settings.allowed_webhook_networks
-            )
+        target = addresses.check_url(
+            url, own_hosts=settings.public_hosts, allowed_networks=settings.allowed_webhook_networks
         )
     except addresses.AddressRefused as refused:
         raise invalid_field("url", str(refused)) from None
@@ -48,7 +46,7 @@ async def checked_url(settings: Settings, url: str) -> str:
 async def create_webhook(
     backends: Backends, settings: Settings, owner_id: int, request: WebhookCreate
 ) -> tuple[StoredWebhook, str]:
-    url = await checked_url(settings, request.url)
+    url = checked_url(settings, request.url)
     secret = new_secret()
     events = sorted(set(request.events))
     codes = sorted(set(request.codes)) if request.codes else None

@@ -74,7 +74,7 @@ async def list_webhooks(conn: AsyncConnection, owner_id: int) -> list[StoredWebh
     async with conn.cursor(row_factory=class_row(StoredWebhook)) as cur:
         await cur.execute(
             sql.SQL("SELECT {columns} FROM webhooks WHERE owner_id = %s ORDER BY id").format(
-                columns=DELIVERY_COLUMNS
+                columns=WEBHOOK_COLUMNS
             ),
             (owner_id,),
         )
@@ -87,7 +87,7 @@ async def find_webhook(
     async with conn.cursor(row_factory=class_row(StoredWebhook)) as cur:
         await cur.execute(
             sql.SQL("SELECT {columns} FROM webhooks WHERE id = %s AND owner_id = %s").format(
-                columns=DELIVERY_COLUMNS
+                columns=WEBHOOK_COLUMNS
             ),
             (webhook_id, owner_id),
         )

@@ -74,7 +74,7 @@ referrers AS (
     ORDER BY link_id, day, referrer_host
     ON CONFLICT (link_id, day, referrer_host) DO UPDATE
     SET clicks = r.clicks + excluded.clicks
-)
+),
 -- link.clicked for the webhooks subscribed (docs/events.md): one delivery per link and
 -- webhook for the clicks this batch inserted, in this transaction. A batch ingested again
 -- inserts no click, so it makes no delivery (and the message id, from the batch's first

@@ -123,7 +123,8 @@ class Sender:
             error=outcome.error,
             retry_in=timedelta(seconds=delay),
             max_attempts=settings.webhook_max_attempts,
-            disable_after=settings.webhook_disable_after,
+            # 410 Gone: the receiver says it is gone for good (Standard Webhooks).
+            disable_after=1 if outcome.status == 410 else settings.webhook_disable_after,
         )
         log.warning(
             "webhook delivery failed",
