@@ -8,7 +8,7 @@ from tests.monitoring.conftest import MEASURED, MonitoredStack, wait_until
 
 pytestmark = pytest.mark.e2e
 
-JOBS = ("api", "worker", "postgres", "redis", "nginx", "alertmanager", "prometheus")
+JOBS = ("api", "worker", "webhooks", "postgres", "redis", "nginx", "alertmanager", "prometheus")
 
 
 def test_every_job_is_scraped_and_every_exporter_reaches_its_service(
