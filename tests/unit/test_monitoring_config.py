@@ -115,3 +115,23 @@ def test_tls_acme_puts_the_keeper_where_prometheus_scrapes_it(
     certs = render(files, env)["services"]["certs"]
     # Its route out to the CA, and the internal network Prometheus scrapes on; no other.
     assert set(certs["networks"]) == {"acme", "monitoring"}
+
+
+def test_on_swarm_the_exporters_join_the_stack_and_the_uis_stay_at_the_edge(
+    monitoring_env: dict[str, str],
+) -> None:
+    env = {**monitoring_env, "STACK_NAME": "x", "COMPOSE_PROFILES": ""}
+    files = [
+        BASE,
+        PROD,
+        "docker-compose.swarm.yml",
+        MONITORING,
+        "docker-compose.monitoring-swarm.yml",
+    ]
+    services = render(files, env)["services"]
+    assert EXPORTERS <= set(services)
+    # Published on 127.0.0.1 by the edge project (docker-compose.monitoring-edge.yml): a
+    # Swarm service would publish on every address of every node.
+    assert not {"prometheus", "alertmanager", "grafana", "proxy"} & set(services)
+    for name in EXPORTERS:
+        assert services[name]["deploy"]["endpoint_mode"] == "dnsrr", name
