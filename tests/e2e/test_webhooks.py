@@ -37,7 +37,7 @@ class WebhookStack(Stack):
 def hooked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebhookStack]:
     folder = tmp_path_factory.mktemp("webhooks")
     override = folder / "receiver.yml"
-    receiver = Path(__file__).with_name("webhook_receiver.py")
+    receiver = Path(__file__).parents[1] / "receiver.py"
     override.write_text(
         json.dumps(
             {

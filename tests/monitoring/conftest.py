@@ -7,6 +7,7 @@ shipped ones. A receiver on the monitoring network records what Alertmanager sen
 Tests that make a fault restore what they broke before the next one starts.
 """
 
+import base64
 import json
 import os
 import secrets
@@ -81,7 +82,7 @@ def test_override(folder: Path) -> Path:
             "alert-receiver": {
                 "image": os.environ.get("PYTHON_IMAGE", "python:3.13-slim-trixie"),
                 "command": ["python", "/receiver.py"],
-                "volumes": [f"{Path(__file__).parent / 'receiver.py'}:/receiver.py:ro"],
+                "volumes": [f"{REPO / 'tests' / 'receiver.py'}:/receiver.py:ro"],
                 # monitoring: where Alertmanager sends; monitoring-ui: published for the test.
                 "networks": ["monitoring", "monitoring-ui"],
                 "ports": ["127.0.0.1::8080"],
@@ -127,7 +128,14 @@ class MonitoredStack(Stack):
 
     def notifications(self) -> list[dict[str, Any]]:
         """Everything the receiver got, oldest first: {received_at, payload}."""
-        return httpx.get(f"{self.published('alert-receiver', 8080)}/alerts", timeout=10).json()
+        notes = httpx.get(f"{self.published('alert-receiver', 8080)}/", timeout=10).json()
+        return [
+            {
+                "received_at": note["received_at"],
+                "payload": json.loads(base64.b64decode(note["body"])),
+            }
+            for note in notes
+        ]
 
     def wait_for_notification(
         self, alertname: str, status: str, after: float, timeout: float

@@ -1,5 +1,6 @@
-"""The e2e tier's webhook receiver: every POST kept in memory (headers and body) and served
-back as a JSON list on GET. Standard library only: it runs in the Python base image."""
+"""A webhook receiver for the tests' stacks (the e2e tier's webhooks, the monitoring tier's
+Alertmanager): every POST kept in memory, with its headers and exact body, and served back
+as a JSON list on GET. Standard library only: it runs in the Python base image."""
 
 import base64
 import json
