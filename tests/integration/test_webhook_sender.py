@@ -85,22 +85,25 @@ def subscribe(conn: psycopg.Connection, owner: int, url: str) -> int:
     ).fetchone()[0]
 
 
-def due_now(conn: psycopg.Connection, clock: Clock) -> None:
-    """Deliveries written by now() are due on the test's clock too."""
+def due(conn: psycopg.Connection, receiver: Receiver, clock: Clock, *codes: str) -> int:
+    """A webhook to `receiver` and a link made for each code: a delivery each, due on the
+    test's clock (they were written by now()). The webhook's id."""
+    owner = key(conn)
+    hook = subscribe(conn, owner, receiver.url)
+    for code in codes:
+        link(conn, owner, code)
     conn.execute(
         "UPDATE webhook_deliveries SET next_attempt_at = %s",
         (datetime.fromtimestamp(clock.now, UTC),),
     )
+    return hook
 
 
 def test_a_delivery_arrives_signed_and_verifies(
     postgres: Postgres, app_db: psycopg.Connection, receiver: Receiver
 ) -> None:
     clock = Clock()
-    owner = key(app_db)
-    subscribe(app_db, owner, receiver.url)
-    link(app_db, owner, "signed")
-    due_now(app_db, clock)
+    due(app_db, receiver, clock, "signed")
 
     assert sender(postgres, clock).run_once() == 1
     ((headers, body),) = receiver.received
@@ -115,10 +118,7 @@ def test_a_receiver_down_is_retried_after_the_backoff_then_delivered_once(
     postgres: Postgres, app_db: psycopg.Connection, receiver: Receiver
 ) -> None:
     clock = Clock()
-    owner = key(app_db)
-    subscribe(app_db, owner, receiver.url)
-    link(app_db, owner, "retry")
-    due_now(app_db, clock)
+    due(app_db, receiver, clock, "retry")
     send = sender(postgres, clock, webhook_backoff_base_seconds=10)
 
     receiver.answer = 503
@@ -145,11 +145,7 @@ def test_failures_in_a_row_disable_the_webhook_and_say_why(
     postgres: Postgres, app_db: psycopg.Connection, receiver: Receiver
 ) -> None:
     clock = Clock()
-    owner = key(app_db)
-    hook = subscribe(app_db, owner, receiver.url)
-    for number in range(3):
-        link(app_db, owner, f"d{number}")
-    due_now(app_db, clock)
+    hook = due(app_db, receiver, clock, "d0", "d1", "d2")
     receiver.answer = 500
     assert sender(postgres, clock, webhook_disable_after=3).run_once() == 3
     disabled = app_db.execute(
@@ -165,10 +161,7 @@ def test_a_receiver_the_guard_refuses_is_never_contacted(
     postgres: Postgres, app_db: psycopg.Connection, receiver: Receiver
 ) -> None:
     clock = Clock()
-    owner = key(app_db)
-    subscribe(app_db, owner, receiver.url)
-    link(app_db, owner, "guarded")
-    due_now(app_db, clock)
+    due(app_db, receiver, clock, "guarded")
     strict = sender(postgres, clock, webhook_allowed_networks="")  # loopback refused
     assert strict.run_once() == 1
     assert receiver.received == []
