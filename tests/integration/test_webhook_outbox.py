@@ -9,11 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from rq import Queue
 
 from shortener_worker.clicks import store
 from shortener_worker.clicks.events import Click
+from shortener_worker.jobs import JOBS
 from shortener_worker.webhooks import outbox
 from tests.integration.containers import APP, Postgres
+from tests.integration.rq_jobs import work_off
 
 pytestmark = pytest.mark.integration
 
@@ -186,3 +189,26 @@ def test_a_success_delivers_once_and_resets_the_failure_count(app_db: psycopg.Co
     failures = app_db.execute("SELECT consecutive_failures FROM webhooks").fetchone()[0]
     assert failures == 0
     assert outbox.claim_due(app_db, datetime.now(UTC) + timedelta(days=1), 10, LEASE) == []
+
+
+def test_old_deliveries_made_or_given_up_are_pruned_pending_ones_kept(
+    app_db: psycopg.Connection, queue: Queue
+) -> None:
+    owner = key(app_db)
+    webhook(app_db, owner, ["link.created"])
+    for code in ("made", "given-up", "pending", "recent"):
+        link(app_db, owner, code)
+    app_db.execute(
+        """
+        UPDATE webhook_deliveries SET
+          status = CASE payload -> 'data' ->> 'code'
+                     WHEN 'made' THEN 'delivered' WHEN 'given-up' THEN 'failed'
+                     WHEN 'recent' THEN 'delivered' ELSE 'pending' END,
+          created_at = CASE WHEN payload -> 'data' ->> 'code' = 'recent' THEN now()
+                            ELSE now() - interval '91 days' END
+        """
+    )
+    queue.enqueue(JOBS["prune-history"])
+    work_off(queue)
+    left = app_db.execute("SELECT payload -> 'data' ->> 'code' FROM webhook_deliveries ORDER BY id")
+    assert [code for (code,) in left] == ["pending", "recent"]

@@ -167,3 +167,25 @@ def test_a_receiver_the_guard_refuses_is_never_contacted(
     assert receiver.received == []
     error = app_db.execute("SELECT last_error FROM webhook_deliveries").fetchone()[0]
     assert "loopback" in error
+
+
+def test_two_senders_at_once_send_each_delivery_once(
+    postgres: Postgres, app_db: psycopg.Connection, receiver: Receiver
+) -> None:
+    clock = Clock()
+    due(app_db, receiver, clock, *(f"t{number}" for number in range(30)))
+    senders = [sender(postgres, clock, webhook_concurrency=2) for _ in range(2)]
+    sent = [0, 0]
+
+    def work(index: int) -> None:
+        while attempted := senders[index].run_once():
+            sent[index] += attempted
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    ids = [headers["webhook-id"] for headers, _ in receiver.received]
+    assert len(ids) == 30 and len(set(ids)) == 30  # every one, none twice
+    assert all(sent)  # both took part

@@ -67,27 +67,36 @@ def purge_expired_links(grace_seconds: int | None = None) -> int:
     return purged
 
 
+PRUNE_EVENTS = """
+DELETE FROM link_events WHERE id IN (
+    SELECT id FROM link_events WHERE occurred_at < now() - %s
+    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+)
+"""
+PRUNE_DELIVERIES = """
+DELETE FROM webhook_deliveries WHERE id IN (
+    SELECT id FROM webhook_deliveries
+    WHERE status <> 'pending' AND created_at < now() - %s
+    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+)
+"""
+
+
 def prune_history(retention_days: int | None = None) -> int:
-    """Delete links' history (link_events) older than the retention; return how many.
-    Batches with SKIP LOCKED, as the other purges: two runs at once share the work."""
+    """Delete links' history (link_events) and webhook deliveries made or given up (not the
+    pending ones) older than the retention; return how many rows. Batches with SKIP
+    LOCKED, as the other purges: two runs at once share the work."""
     settings = current_settings()
     age = timedelta(
         days=settings.history_retention_days if retention_days is None else retention_days
     )
     pruned = 0
-    while True:
-        with database(settings) as conn:
-            deleted = conn.execute(
-                """
-                DELETE FROM link_events WHERE id IN (
-                    SELECT id FROM link_events WHERE occurred_at < now() - %s
-                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
-                )
-                """,
-                (age, PURGE_BATCH),
-            ).rowcount
-        pruned += deleted
-        if deleted < PURGE_BATCH:
-            break
+    for statement in (PRUNE_EVENTS, PRUNE_DELIVERIES):
+        while True:
+            with database(settings) as conn:
+                deleted = conn.execute(statement, (age, PURGE_BATCH)).rowcount
+            pruned += deleted
+            if deleted < PURGE_BATCH:
+                break
     log.info("pruned link history", extra={"pruned": pruned, "retention_days": age.days})
     return pruned
