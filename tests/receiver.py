@@ -15,6 +15,8 @@ lock = threading.Lock()
 class Receiver(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path.startswith("/hang"):
+            time.sleep(60)  # a receiver that never answers in time
         with lock:
             received.append(
                 {

@@ -131,3 +131,28 @@ def test_a_receiver_the_guard_refuses_at_send_gets_nothing(hooked: WebhookStack)
         delivery = wait_for(failed_once, 30, "the first attempt recorded")
     assert delivery["status"] == "pending" and delivery["last_status"] is None
     assert "not allowed" in delivery["last_error"] or "private" in delivery["last_error"]
+
+
+def test_a_receiver_that_hangs_slows_neither_redirects_nor_ingestion(hooked: WebhookStack) -> None:
+    key = hooked.create_api_key("hanging")
+    with hooked.client(key) as client:
+        hook = client.post(
+            "/api/webhooks",
+            json={"url": "http://receiver:8080/hang", "events": ["link.created", "link.clicked"]},
+        ).json()["id"]
+        code = client.post("/api/links", json={"url": "https://example.org/hang"}).json()["code"]
+        started = time.monotonic()
+        for _ in range(20):
+            assert client.get(f"/{code}").status_code == 302
+        redirects = time.monotonic() - started
+        # Counted by the worker within seconds, while the sender waits on the receiver.
+        wait_for(lambda: client.get(f"/api/links/{code}").json()["visits"] == 20, 20, "ingested")
+
+        def timed_out() -> dict | None:
+            items = client.get(f"/api/webhooks/{hook}/deliveries").json()["items"]
+            failed = [d for d in items if d["attempts"] and d["last_error"]]
+            return failed[0] if failed else None
+
+        delivery = wait_for(timed_out, 30, "an attempt given up")
+    assert redirects < 5, f"20 redirects took {redirects:.1f} s"
+    assert "time" in delivery["last_error"].lower(), delivery
