@@ -22,6 +22,8 @@ from tests.e2e.stack import REPO, Stack, make_secrets
 PROD_FILES = [REPO / "docker-compose.yml", REPO / "docker-compose.prod.yml"]
 # Test-only: a small filesystem for the disk-full test (see the file).
 DISK_FILE = Path(__file__).parent / "database-disk.yml"
+# Test-only: a webhook receiver the sender may reach (see the file).
+RECEIVER_FILE = Path(__file__).parent / "webhook-receiver.yml"
 # Run order within the session: a clean stack for the soak, the replica kill at the end.
 FIRST = ("test_load_held.py",)
 LAST = ("test_api_replica_faults.py",)
@@ -53,7 +55,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack(
         make_secrets(tmp_path_factory.mktemp("faults-secrets")),
-        files=[*PROD_FILES, DISK_FILE],
+        files=[*PROD_FILES, DISK_FILE, RECEIVER_FILE],
         name=f"shortener-faults-{secrets.token_hex(3)}",
     )
     with stack.running():

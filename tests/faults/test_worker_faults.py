@@ -17,6 +17,8 @@ watches until nothing is pending any more (past the re-claim) and five seconds l
 so that a double count would be seen, and asks for the exact number.
 """
 
+import base64
+import json
 import os
 import signal
 import time
@@ -67,12 +69,27 @@ def workers_restored(prod: Stack) -> Iterator[None]:
     )
 
 
+def webhook_clicks(prod: Stack, code: str) -> int:
+    """The clicks of `code` the receiver got in link.clicked deliveries (one per message)."""
+    address = prod.compose("port", "receiver", "8080").strip().splitlines()[-1]
+    notes = httpx.get(f"http://{address}/", timeout=10).json()
+    by_message = {note["headers"]["webhook-id"]: note for note in notes}  # repeats dropped
+    bodies = [json.loads(base64.b64decode(note["body"])) for note in by_message.values()]
+    return sum(b["data"]["clicks"] for b in bodies if b["data"]["code"] == code)
+
+
 def test_worker_sigkilled_mid_ingestion(
     prod: Stack, client: httpx.Client, workers_restored: None
 ) -> None:
     created = client.post("/api/links", json={"url": "https://example.org/worker-kill"})
     assert created.status_code == 201, created.text
     code = created.json()["code"]
+    # Its clicks also go to a webhook, built in the ingestion's own transaction.
+    hooked = client.post(
+        "/api/webhooks",
+        json={"url": "http://receiver:8080/clicks", "events": ["link.clicked"], "codes": [code]},
+    )
+    assert hooked.status_code == 201, hooked.text
     link = prod.link_id(code)
     workers = all_workers(prod)
     assert len(workers) == 2, workers
@@ -144,6 +161,10 @@ def test_worker_sigkilled_mid_ingestion(
     assert stats["all_time"]["clicks"] == expected
     assert stats["top_referrers"] == [{"host": REFERRER, "clicks": expected}]
     assert prod.inspect(victim)["RestartCount"] > restarts[victim]  # Docker brought it back
+    # The webhook's link.clicked deliveries add up to the same count: a batch ingested
+    # twice (the dead consumer's, re-claimed) made no second delivery.
+    wait_until(lambda: webhook_clicks(prod, code) >= expected, timeout=30)
+    assert webhook_clicks(prod, code) == expected
 
     record(
         "test_worker_sigkilled_mid_ingestion",
