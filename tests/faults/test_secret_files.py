@@ -51,6 +51,10 @@ REFUSALS = {
         "database_app_password",
         ["DATABASE_PASSWORD_FILE: secret file /run/secrets/database_app_password is empty"],
     ),
+    "webhooks": (
+        "database_app_password",
+        ["DATABASE_PASSWORD_FILE: secret file /run/secrets/database_app_password is empty"],
+    ),
     "cache": ("redis_users.acl", ["secret redis_users_acl is empty; not starting"]),
     "database": (
         "postgres_superuser_password",
