@@ -54,7 +54,9 @@ async def list_webhooks(owner: OwnerDep, backends: BackendsDep) -> WebhookList:
     return WebhookList(items=[Webhook(**asdict(webhook)) for webhook in webhooks])
 
 
-@router.get("/{webhook_id}", summary="One webhook", responses={**AUTH_ERRORS, **NOT_FOUND})
+@router.get(
+    "/{webhook_id}", summary="One webhook", responses={**AUTH_ERRORS, **NOT_FOUND, **INVALID}
+)
 async def read_webhook(webhook_id: WebhookId, owner: OwnerDep, backends: BackendsDep) -> Webhook:
     return Webhook(**asdict(await manage.read_webhook(backends, owner, webhook_id)))
 
@@ -63,7 +65,7 @@ async def read_webhook(webhook_id: WebhookId, owner: OwnerDep, backends: Backend
     "/{webhook_id}",
     status_code=204,
     summary="Delete a webhook; its pending deliveries are not sent",
-    responses={**AUTH_ERRORS, **NOT_FOUND},
+    responses={**AUTH_ERRORS, **NOT_FOUND, **INVALID},
 )
 async def delete_webhook(webhook_id: WebhookId, owner: OwnerDep, backends: BackendsDep) -> Response:
     await manage.delete_webhook(backends, owner, webhook_id)
@@ -73,7 +75,7 @@ async def delete_webhook(webhook_id: WebhookId, owner: OwnerDep, backends: Backe
 @router.post(
     "/{webhook_id}/enable",
     summary="Enable a webhook disabled after failures; its pending deliveries resume",
-    responses={**AUTH_ERRORS, **NOT_FOUND},
+    responses={**AUTH_ERRORS, **NOT_FOUND, **INVALID},
 )
 async def enable_webhook(webhook_id: WebhookId, owner: OwnerDep, backends: BackendsDep) -> Webhook:
     return Webhook(**asdict(await manage.enable_webhook(backends, owner, webhook_id)))
@@ -100,7 +102,7 @@ async def list_deliveries(
 @router.post(
     "/{webhook_id}/deliveries/{delivery_id}/retry",
     summary="Send a failed delivery again now",
-    responses={**AUTH_ERRORS, **NOT_FOUND},
+    responses={**AUTH_ERRORS, **NOT_FOUND, **INVALID},
 )
 async def retry_delivery(
     webhook_id: WebhookId,
