@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from shortener_worker.settings import ConfigurationError, load_settings
+from shortener_worker.webhooks.settings import load_webhook_settings
 
 
 def test_worker_names_the_missing_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -48,3 +49,26 @@ def test_click_ingestion_settings_default_sensibly_and_fail_fast(
         load_settings()
     assert "CLICK_BATCH_SIZE: Input should be greater than or equal to 1" in str(error.value)
     assert "CLICK_RETENTION_DAYS:" in str(error.value)
+
+
+def test_the_webhook_sender_refuses_the_shorteners_own_hosts_and_bad_networks(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("s3cret")
+    base = {
+        "database_host": "database",
+        "database_name": "shortener",
+        "database_user": "app",
+        "database_password_file": secret,
+    }
+    settings = load_webhook_settings(
+        **base,
+        public_base_url="https://Sho.rt/",
+        webhook_refused_hosts="sho.rt.example, other.example",
+        webhook_allowed_networks="10.251.8.0/24",
+    )
+    assert settings.refused_hosts == ["sho.rt", "sho.rt.example", "other.example"]
+    assert [str(n) for n in settings.allowed_networks] == ["10.251.8.0/24"]
+    with pytest.raises(ConfigurationError, match="WEBHOOK_ALLOWED_NETWORKS"):
+        load_webhook_settings(**base, webhook_allowed_networks="10.0.0.0/8, not-a-network")

@@ -3,6 +3,7 @@ start: the worker's conventions (secrets as `*_FILE`, a bad setting names its va
 It needs the database only: no Redis, so none of its secrets."""
 
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,7 @@ class WebhookSettings(BaseSettings):
     # and the tests' (their receiver is a container). docs/events.md, "SSRF".
     webhook_allowed_networks: str = ""
     # The shortener's own names: never a receiver (PUBLIC_BASE_URL's host and others).
+    public_base_url: str = ""
     webhook_refused_hosts: str = ""
     # How often the outbox is read when it had nothing due.
     webhook_poll_seconds: float = Field(1.0, gt=0, le=60)
@@ -58,7 +60,9 @@ class WebhookSettings(BaseSettings):
 
     @property
     def refused_hosts(self) -> list[str]:
-        return [h.strip().lower() for h in self.webhook_refused_hosts.split(",") if h.strip()]
+        listed = [h.strip().lower() for h in self.webhook_refused_hosts.split(",") if h.strip()]
+        own = urlsplit(self.public_base_url).hostname
+        return [own, *listed] if own else listed
 
 
 def load_webhook_settings(**overrides: object) -> WebhookSettings:
