@@ -43,6 +43,7 @@ VALID_BODIES: dict[tuple[str, str], object] = {
     ("POST", "/api/links"): {"url": "https://example.org/anonymous"},
     ("POST", "/api/links/batch"): {"links": [{"url": "https://example.org/anonymous"}]},
     ("PATCH", "/api/links/{code}"): {"url": "https://example.org/anonymous", "max_visits": 1},
+    ("POST", "/api/webhooks"): {"url": "https://hooks.example.org/x", "events": ["link.created"]},
 }
 
 
@@ -63,9 +64,12 @@ def test_link_endpoints_need_a_key(stack: Stack, client: httpx.Client) -> None:
         assert ("GET", "/api/links/{code}/qr") in keyed, keyed  # the list is the schema's
         for method, path in keyed:
             # An existing link's code: refused for the missing key, not for the code.
-            response = anonymous.request(
-                method, path.replace("{code}", code), json=VALID_BODIES.get((method, path))
+            target_path = (
+                path.replace("{code}", code)
+                .replace("{webhook_id}", "1")
+                .replace("{delivery_id}", "1")
             )
+            response = anonymous.request(method, target_path, json=VALID_BODIES.get((method, path)))
             problem = assert_problem(response, 401)
             assert problem["type"].endswith("/unauthorized"), (method, path)
             assert response.headers["www-authenticate"] == "Bearer", (method, path)
