@@ -33,8 +33,16 @@ def test_prometheus_finds_a_third_api_replica_without_a_config_change(
         wait_until(
             lambda: monitored.values('count(up{job="api"} == 1)') == [3.0], 30, "3 api targets up"
         )
-        instances = monitored.values("count(count by (instance) (shortener_http_requests_total))")
-        assert instances == [3.0]
+        # Its own samples, not only `up`: the counter has a series once the replica has
+        # answered a request (its healthcheck's), seen at the next scrape.
+        wait_until(
+            lambda: (
+                monitored.values("count(count by (instance) (shortener_http_requests_total))")
+                == [3.0]
+            ),
+            30,
+            "3 replicas' requests counted",
+        )
     finally:
         monitored.compose(
             "up", "--detach", "--wait", "--no-recreate", "--scale", "api=2", "api", timeout=300
