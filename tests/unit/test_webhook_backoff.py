@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from shortener_worker.webhooks.backoff import next_attempt_delay, should_disable
+from shortener_worker.webhooks.backoff import failures_allowed, next_attempt_delay
 
 
 def lowest() -> float:
@@ -72,4 +72,4 @@ def test_no_delay_before_a_first_failure(attempts: int) -> None:
 def test_an_endpoint_is_disabled_on_410_or_at_the_limit(
     status: int | None, failures: int, disable: bool
 ) -> None:
-    assert should_disable(status, failures, limit=10) is disable
+    assert (failures >= failures_allowed(status, limit=10)) is disable

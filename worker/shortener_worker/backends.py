@@ -14,7 +14,7 @@ from redis.backoff import NoBackoff
 from redis.credentials import CredentialProvider
 from redis.retry import Retry
 
-from shortener_worker.settings import SecretFile, WorkerSettings
+from shortener_worker.settings import DatabaseSettings, SecretFile, WorkerSettings
 
 _settings: WorkerSettings | None = None
 
@@ -30,21 +30,33 @@ def current_settings() -> WorkerSettings:
     return _settings
 
 
-@contextmanager
-def database(
-    settings: WorkerSettings | None = None, connect_timeout: int = 5
-) -> Iterator[psycopg.Connection]:
-    """A connection for one unit of work; committed when the block ends without error."""
-    settings = settings or current_settings()
-    with psycopg.connect(
+def connect(
+    settings: DatabaseSettings,
+    *,
+    application_name: str = "shortener-worker",
+    connect_timeout: int = 5,
+    autocommit: bool = False,
+) -> psycopg.Connection:
+    """A new connection; the password file is read again for each one (rotation needs no
+    restart: docs/security.md, "Rotating secrets")."""
+    return psycopg.connect(
         host=settings.database_host,
         port=settings.database_port,
         dbname=settings.database_name,
         user=settings.database_user,
         password=settings.database_password_file.get_secret_value(),
-        application_name="shortener-worker",
+        application_name=application_name,
         connect_timeout=connect_timeout,
-    ) as conn:
+        autocommit=autocommit,
+    )
+
+
+@contextmanager
+def database(
+    settings: DatabaseSettings | None = None, connect_timeout: int = 5
+) -> Iterator[psycopg.Connection]:
+    """A connection for one unit of work; committed when the block ends without error."""
+    with connect(settings or current_settings(), connect_timeout=connect_timeout) as conn:
         yield conn
 
 

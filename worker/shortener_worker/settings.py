@@ -53,7 +53,10 @@ def secret_file(value: object) -> SecretFile:
 SecretFromFile = Annotated[SecretFile, PlainValidator(secret_file)]
 
 
-class WorkerSettings(BaseSettings):
+class DatabaseSettings(BaseSettings):
+    """What any process of this image needs to reach Postgres (the webhook sender: only
+    this and its own settings, webhooks/settings.py)."""
+
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
     database_host: str
@@ -62,6 +65,8 @@ class WorkerSettings(BaseSettings):
     database_user: str
     database_password_file: SecretFromFile
 
+
+class WorkerSettings(DatabaseSettings):
     redis_host: str
     redis_port: int = Field(6379, gt=0, lt=65536)
     redis_password_file: SecretFromFile

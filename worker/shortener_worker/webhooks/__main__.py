@@ -9,10 +9,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 import psycopg
 from prometheus_client import CollectorRegistry, start_http_server
 
+from shortener_worker.backends import connect
 from shortener_worker.logs import configure_logging
 from shortener_worker.webhooks.metrics import OutboxCollector
 from shortener_worker.webhooks.sender import HEARTBEAT, Sender
@@ -20,20 +22,7 @@ from shortener_worker.webhooks.settings import WebhookSettings, load_webhook_set
 
 
 def connector(settings: WebhookSettings) -> Callable[[], psycopg.Connection]:
-    def connect() -> psycopg.Connection:
-        # The password file read again for each connection: rotation needs no restart.
-        return psycopg.connect(
-            host=settings.database_host,
-            port=settings.database_port,
-            dbname=settings.database_name,
-            user=settings.database_user,
-            password=settings.database_password_file.get_secret_value(),
-            connect_timeout=5,
-            autocommit=True,
-            application_name="shortener-webhooks",
-        )
-
-    return connect
+    return partial(connect, settings, application_name="shortener-webhooks", autocommit=True)
 
 
 def healthy(settings: WebhookSettings) -> bool:

@@ -35,8 +35,8 @@ def next_attempt_delay(
     return ceiling / 2 + ceiling / 2 * random_fraction()
 
 
-def should_disable(status: int | None, consecutive_failures: int, limit: int) -> bool:
-    """Whether to stop sending to an endpoint after a failed attempt that got `status`
-    (None: no response) and made `consecutive_failures` in a row: at once on 410 Gone,
-    otherwise once the failures reach `limit`."""
-    return status == GONE or consecutive_failures >= limit
+def failures_allowed(status: int | None, limit: int) -> int:
+    """Failed attempts in a row after which an endpoint is disabled, this one having got
+    `status` (None: no response): one on 410 Gone, otherwise `limit`. The count itself is
+    kept by the outbox (outbox.record_failed), which disables the webhook at it."""
+    return 1 if status == GONE else limit

@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 
 from shortener_worker.webhooks import outbox
-from shortener_worker.webhooks.backoff import next_attempt_delay
+from shortener_worker.webhooks.backoff import failures_allowed, next_attempt_delay
 from shortener_worker.webhooks.send import Outcome, deliver
 from shortener_worker.webhooks.settings import WebhookSettings
 from shortener_worker.webhooks.signing import sign
@@ -123,8 +123,7 @@ class Sender:
             error=outcome.error,
             retry_in=timedelta(seconds=delay),
             max_attempts=settings.webhook_max_attempts,
-            # 410 Gone: the receiver says it is gone for good (Standard Webhooks).
-            disable_after=1 if outcome.status == 410 else settings.webhook_disable_after,
+            disable_after=failures_allowed(outcome.status, settings.webhook_disable_after),
         )
         log.warning(
             "webhook delivery failed",

@@ -6,20 +6,11 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shortener_worker.settings import SecretFromFile, configuration_error
+from shortener_worker.settings import DatabaseSettings, configuration_error
 
 
-class WebhookSettings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
-
-    database_host: str
-    database_port: int = Field(5432, gt=0, lt=65536)
-    database_name: str
-    database_user: str
-    database_password_file: SecretFromFile
-
+class WebhookSettings(DatabaseSettings):
     # A receiver's whole answer, connection included, within this.
     webhook_timeout_seconds: float = Field(5.0, gt=0, le=30)
     # Deliveries sent at once; a receiver that hangs holds one of them, never the others.
