@@ -31,6 +31,7 @@ from shortener.problems import install_problem_handlers, problem_response
 from shortener.qr.routes import router as qr_router
 from shortener.redirects.fast import CachedRedirects
 from shortener.redirects.routes import router as redirects_router
+from shortener.redirects.unlock import UnlockAttempts
 from shortener.request_ids import BindRequestIds
 from shortener.settings import ConfigurationError, Settings
 from shortener.stats.routes import router as stats_router
@@ -116,6 +117,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.state.target_policy = target_policy
     app.state.click_recorder = click_recorder
     app.state.link_lookup = link_lookup
+    app.state.unlock_attempts = UnlockAttempts(backends.cache)
     app.state.before_scrape = [lambda: refresh_stream_gauges(backends.cache)]
     install_problem_handlers(app)
     app.add_exception_handler(OperationalError, _database_unavailable)

@@ -59,6 +59,8 @@ async def test_create_change_and_delete_each_leave_one_event_read_newest_first(
         "url": {"old": None, "new": "https://example.org/a"},
         "redirect_type": {"old": None, "new": 302},
         "forward_query": {"old": None, "new": False},
+        "protected": {"old": None, "new": False},
+        "allow_indexing": {"old": None, "new": False},
     }
     assert moved["changes"] == {
         "url": {"old": "https://example.org/a", "new": "https://example.org/b"}

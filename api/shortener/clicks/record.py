@@ -55,8 +55,9 @@ class ClickRecorder:
 
     def after_reply(self, link_id: int, request: Request) -> BackgroundTask | None:
         """The task that records this redirect once the reply is sent, for the response's
-        `background`. None for HEAD: a link checker asking where a link goes is no click."""
-        if request.method != "GET":
+        `background`. None for HEAD: a link checker asking where a link goes is no click.
+        (A POST is the unlock page's form: a visitor going on to a protected target.)"""
+        if request.method == "HEAD":
             return None
         return BackgroundTask(self.record, link_id, request, time.time_ns() // 1_000_000)
 

@@ -96,6 +96,11 @@ class LinkLookup:
         async with self.backends.database.connection() as conn:
             return await store.has_visits_left(conn, target.id)
 
+    async def find_unlock(self, target: Target) -> store.Unlock | None:
+        """A protected link's target and hash, from Postgres only (no cache holds them)."""
+        async with self.backends.database.connection() as conn:
+            return await store.find_unlock(conn, target.id)
+
     async def forget(self, codes: list[str], *, required: bool) -> None:
         """Drop the cached answers for `codes`: in Redis, and in every api process
         (announced on CHANGES_CHANNEL).

@@ -17,6 +17,7 @@ from shortener.links import history
 from shortener.links.codes import CODE_PATTERN
 from shortener.links.lookup import LinkLookup
 from shortener.links.models import BatchItem, BatchResult, Link, LinkCreate, LinkUpdate
+from shortener.links.passwords import hash_password
 from shortener.links.quota import take_creation_quota
 from shortener.links.store import (
     NewLink,
@@ -49,6 +50,8 @@ def present(link: StoredLink, settings: Settings) -> Link:
         visits=link.visits,
         redirect_type=link.redirect_type,  # type: ignore[arg-type]
         forward_query=link.forward_query,
+        protected=link.protected,
+        allow_indexing=link.allow_indexing,
     )
 
 
@@ -70,7 +73,7 @@ def normalised_url(url: str, policy: TargetPolicy) -> str:
         raise invalid_field("url", str(rejection)) from None
 
 
-def _new_link(owner_id: int, request: LinkCreate, url: str) -> NewLink:
+async def _new_link(owner_id: int, request: LinkCreate, url: str) -> NewLink:
     return NewLink(
         owner_id=owner_id,
         url=url,
@@ -78,6 +81,8 @@ def _new_link(owner_id: int, request: LinkCreate, url: str) -> NewLink:
         max_visits=request.max_visits,
         redirect_type=request.redirect_type,
         forward_query=request.forward_query,
+        allow_indexing=request.allow_indexing,
+        password_hash=await hash_password(request.password) if request.password else None,
     )
 
 
@@ -94,11 +99,11 @@ async def _create(
     conn: AsyncConnection, settings: Settings, owner_id: int, request: LinkCreate, url: str
 ) -> tuple[StoredLink, bool]:
     """One link inside the caller's connection; (link, created). Alias taken -> 409."""
-    if request.find_if_exists:
+    if request.find_if_exists and request.password is None:
         existing = await find_owned_by_url(conn, owner_id, url)
         if existing is not None and request.alias in (None, existing.code):
             return existing, False
-    new = _new_link(owner_id, request, url)
+    new = await _new_link(owner_id, request, url)
     if request.alias is None:
         return await insert_with_random_code(conn, new, settings.code_length), True
     stored = await insert_with_alias(conn, new, request.alias)
@@ -118,7 +123,7 @@ async def _create_many(
 ) -> list[Outcome]:
     """Links without find_if_exists, as `_create` would make them one by one, but inserted
     in one round trip; a random code that collided is tried again on its own."""
-    rows = [(_new_link(owner_id, request, url), request.alias) for request, url in requests]
+    rows = [(await _new_link(owner_id, request, url), request.alias) for request, url in requests]
     outcomes: list[Outcome] = []
     inserted = await insert_many(conn, rows, settings.code_length)
     for (request, _), (new, _), stored in zip(requests, rows, inserted, strict=True):
@@ -268,6 +273,9 @@ async def update_link(
     changes = patch.model_dump(include=patch.model_fields_set)
     if "url" in changes:
         changes["url"] = normalised_url(changes["url"], policy)
+    if "password" in changes:
+        password = changes.pop("password")
+        changes["password_hash"] = await hash_password(password) if password else None
     if not changes:
         return await read_link(backends, owner_id, code)
     # Drop the cached answer before and after the change: after, because a redirect may

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shortener.links.codes import ALIAS_PATTERN
+from shortener.links.passwords import MAX_LENGTH as PASSWORD_MAX
+from shortener.links.passwords import MIN_LENGTH as PASSWORD_MIN
 from shortener.links.targets import MAX_URL_LENGTH
 from shortener.timestamps import Timestamp
 
@@ -50,6 +52,7 @@ class LinkCreate(BaseModel):
                     "redirect_type": 301,
                     "forward_query": True,
                 },
+                {"url": EXAMPLE_URL, "password": "open sesame"},
             ]
         },
     )
@@ -74,7 +77,21 @@ class LinkCreate(BaseModel):
         False, description="Append the short URL's query string to the target."
     )
     find_if_exists: StrictFlag = Field(
-        False, description="Return your existing link to the same URL instead of a new one."
+        False,
+        description="Return your existing link to the same URL instead of a new one "
+        "(never a protected one; a request with a password always creates).",
+    )
+    password: str | None = Field(
+        None,
+        min_length=PASSWORD_MIN,
+        max_length=PASSWORD_MAX,
+        description="Protect the link: visitors must give this password (stored as an "
+        "argon2id hash, never shown again).",
+    )
+    allow_indexing: StrictFlag = Field(
+        False,
+        description="Let search engines index the redirect (otherwise it says "
+        "`X-Robots-Tag: noindex`).",
     )
 
     @field_validator("alias")
@@ -91,7 +108,8 @@ class LinkCreate(BaseModel):
 
 
 class LinkUpdate(BaseModel):
-    """Only the fields present change; `expires_at` and `max_visits` may be null to clear."""
+    """Only the fields present change; `expires_at`, `max_visits` and `password` may be null
+    to clear."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -105,6 +123,13 @@ class LinkUpdate(BaseModel):
     max_visits: int | None = Field(None, ge=1, le=MAX_VISITS_LIMIT, strict=True)
     redirect_type: RedirectType = None  # type: ignore[assignment]
     forward_query: StrictFlag = None  # type: ignore[assignment]
+    password: str | None = Field(
+        None,
+        min_length=PASSWORD_MIN,
+        max_length=PASSWORD_MAX,
+        description="A new password; null removes the protection.",
+    )
+    allow_indexing: StrictFlag = None  # type: ignore[assignment]
 
     @field_validator("expires_at")
     @classmethod
@@ -126,6 +151,8 @@ class Link(BaseModel):
     )
     redirect_type: RedirectType
     forward_query: bool
+    protected: bool = Field(description="A password protects the link (never shown).")
+    allow_indexing: bool
 
 
 class LinkPage(BaseModel):
@@ -178,7 +205,8 @@ class LinkEventOut(BaseModel):
     request_id: str = Field(description="The request that made it (X-Request-ID), if any.")
     changes: dict[str, FieldChange] = Field(
         description="Each field that changed: url, expires_at, max_visits, redirect_type, "
-        "forward_query."
+        "forward_query, protected, password_set_at (a new password; never the password "
+        "or its hash), allow_indexing."
     )
 
 

@@ -16,7 +16,9 @@ from shortener.links.codes import new_code
 CODE_ATTEMPTS = 5
 COLUMNS = sql.SQL(
     "id, code, url, owner_id, is_alias, created_at, updated_at, expires_at, max_visits, "
-    "visit_count, redirect_type, forward_query, "
+    "visit_count, redirect_type, forward_query, allow_indexing, "
+    # Whether a password protects the link; the hash itself is read only by find_unlock.
+    "password_hash IS NOT NULL AS protected, "
     # People's clicks ingested by the worker's analytics (click_totals): the link's
     # `visits`, the same visits a visit limit counts (bots and HEAD are neither).
     "coalesce((SELECT t.clicks - t.bot_clicks FROM click_totals t "
@@ -38,6 +40,8 @@ class StoredLink:
     visit_count: int
     redirect_type: int
     forward_query: bool
+    allow_indexing: bool
+    protected: bool
     visits: int
 
 
@@ -49,6 +53,8 @@ class NewLink:
     max_visits: int | None = None
     redirect_type: int = 302
     forward_query: bool = False
+    allow_indexing: bool = False
+    password_hash: str | None = None  # links/passwords.py; None: not protected
 
 
 class CodeSpaceExhausted(Exception):
@@ -58,8 +64,10 @@ class CodeSpaceExhausted(Exception):
 INSERT = sql.SQL(
     """
     INSERT INTO links (code, url, owner_id, is_alias, expires_at, max_visits,
-                       redirect_type, forward_query)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                       redirect_type, forward_query, allow_indexing,
+                       password_hash, password_set_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,
+            %s, CASE WHEN %s::text IS NULL THEN NULL ELSE now() END)
     ON CONFLICT (code) DO NOTHING
     RETURNING {columns}
     """
@@ -76,6 +84,9 @@ def _insert_parameters(link: NewLink, code: str, alias: bool) -> tuple[Any, ...]
         link.max_visits,
         link.redirect_type,
         link.forward_query,
+        link.allow_indexing,
+        link.password_hash,
+        link.password_hash,
     )
 
 
@@ -155,6 +166,7 @@ async def find_owned_by_url(conn: AsyncConnection, owner_id: int, url: str) -> S
                 """
                 SELECT {columns} FROM links
                 WHERE owner_id = %s AND md5(url) = md5(%s) AND url = %s
+                  AND password_hash IS NULL
                   AND (expires_at IS NULL OR expires_at > now())
                   AND (max_visits IS NULL OR visit_count < max_visits)
                 ORDER BY id DESC LIMIT 1
@@ -203,7 +215,7 @@ async def lock_owned_row(conn: AsyncConnection, owner_id: int, code: str) -> dic
     return row[0] if row else None
 
 
-UPDATABLE = ("url", "expires_at", "max_visits", "redirect_type", "forward_query")
+UPDATABLE = ("url", "expires_at", "max_visits", "redirect_type", "forward_query", "allow_indexing")
 
 
 async def update_owned_link(
@@ -214,6 +226,13 @@ async def update_owned_link(
         for name in UPDATABLE
         if name in changes
     ]
+    if "password_hash" in changes:  # a new password (or None: the protection removed)
+        assignments.append(
+            sql.SQL(
+                "password_hash = %(password_hash)s, password_set_at = "
+                "CASE WHEN %(password_hash)s::text IS NULL THEN NULL ELSE now() END"
+            )
+        )
     assignments.append(sql.SQL("updated_at = now()"))
     async with conn.cursor(row_factory=class_row(StoredLink)) as cur:
         await cur.execute(
@@ -231,6 +250,22 @@ async def delete_owned_link(conn: AsyncConnection, owner_id: int, code: str) -> 
         "DELETE FROM links WHERE code = %s AND owner_id = %s", (code, owner_id)
     )
     return cursor.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Unlock:
+    """What unlocking a protected link needs: never cached, never returned."""
+
+    url: str
+    password_hash: str | None  # None: no longer protected (changed since it was cached)
+
+
+async def find_unlock(conn: AsyncConnection, link_id: int) -> Unlock | None:
+    """The target and hash of a link, read when a visitor offers a password for it; None
+    when the link is gone."""
+    async with conn.cursor(row_factory=class_row(Unlock)) as cur:
+        await cur.execute("SELECT url, password_hash FROM links WHERE id = %s", (link_id,))
+        return await cur.fetchone()
 
 
 async def count_limited_visit(conn: AsyncConnection, link_id: int) -> bool:

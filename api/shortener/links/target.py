@@ -5,7 +5,7 @@ saying why there is none. Callers `match` on it; there are no other markers.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import TypeAlias
@@ -26,17 +26,28 @@ class Target:
     # Has max_visits: every person's visit is counted in Postgres, never answered from a
     # cache alone.
     limited: bool
+    # A password protects it: `url` is then empty (no cache holds a protected target; the
+    # unlock reads it from Postgres with the hash: redirects/unlock.py).
+    protected: bool = False
+    # The owner lets search engines index the redirect (no `X-Robots-Tag: noindex`).
+    indexable: bool = False
 
     @classmethod
     def of(cls, link: StoredLink) -> "Target":
         return cls(
             link.id,
-            link.url,
+            "" if link.protected else link.url,
             link.expires_at,
             link.redirect_type,
             link.forward_query,
             link.max_visits is not None,
+            link.protected,
+            link.allow_indexing,
         )
+
+    def unlocked(self, url: str) -> "Target":
+        """This protected link, its password given: followed like any other from here."""
+        return replace(self, url=url, protected=False)
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -50,6 +61,8 @@ class Target:
                 "redirect_type": self.redirect_type,
                 "forward_query": self.forward_query,
                 "limited": self.limited,
+                "protected": self.protected,
+                "indexable": self.indexable,
             }
         )
 
@@ -64,6 +77,9 @@ class Target:
             data["redirect_type"],
             data["forward_query"],
             data["limited"],
+            # Absent from entries an older version cached (a rolling update): its defaults.
+            data.get("protected", False),
+            data.get("indexable", False),
         )
 
 

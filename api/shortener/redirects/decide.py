@@ -10,6 +10,11 @@ bot (a chat's link-preview fetcher, a crawler: clicks/agents.py) fetches it for 
 so neither uses up a visit. They get what a person's GET would get, a redirect while a
 visit is left and 410 after, with nothing counted: a preview still shows the target, and
 the link's visits stay for the people it was shared with.
+
+A password-protected link is followed only once its password is given (unlock.py): in the
+`Link-Password` header, or by the unlock page's form. Until then every way in gets the
+same 401 and nothing else: no Location, and no cache even holds the target (target.py).
+Once unlocked, the link is decided again like any other (its visit limit applies).
 """
 
 from dataclasses import dataclass
@@ -30,6 +35,8 @@ class Verdict(Enum):
     CHECK_VISITS = "check visits"  # HEAD or bot on a limited link: follow if one is left
     NOT_FOUND = "not found"  # 404
     EXPIRED = "expired"  # 410
+    ASK_PASSWORD = "ask for the password"  # noqa: S105 (401: protected, none given)
+    UNLOCK = "unlock"  # protected and a password given: check it, then decide again
 
 
 @dataclass
@@ -39,6 +46,8 @@ class Visitor:
     method: str
     headers: Headers
     agents: AgentParser
+    # What the visitor offers for a protected link (redirects/unlock.py reads it).
+    password: str | None = None
 
     @cached_property
     def is_bot(self) -> bool:
@@ -46,7 +55,8 @@ class Visitor:
 
     @property
     def uses_a_visit(self) -> bool:
-        return self.method == "GET" and not self.is_bot
+        # POST: the unlock page's form, a person going on to the target.
+        return self.method in ("GET", "POST") and not self.is_bot
 
 
 def decide(answer: CacheAnswer, visitor: Visitor, now: datetime) -> Verdict:
@@ -57,6 +67,8 @@ def decide(answer: CacheAnswer, visitor: Visitor, now: datetime) -> Verdict:
             return Verdict.LOOK_UP
         case Target() if answer.expired(now):
             return Verdict.EXPIRED
+        case Target(protected=True):
+            return Verdict.ASK_PASSWORD if visitor.password is None else Verdict.UNLOCK
         case Target(limited=True):
             return Verdict.COUNT_VISIT if visitor.uses_a_visit else Verdict.CHECK_VISITS
         case Target():

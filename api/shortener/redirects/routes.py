@@ -23,6 +23,7 @@ from shortener.links.manage import not_found
 from shortener.links.target import CacheAnswer, Target
 from shortener.problems import Problem
 from shortener.redirects.decide import Verdict, Visitor, decide
+from shortener.redirects.unlock import locked_out, offered_password, unlock
 from shortener.settings import Settings
 
 # The scope key under which fast.py leaves the caches' answer for a GET it did not answer
@@ -80,8 +81,28 @@ RESPONSES = {
         status: {"description": f"{kind} redirect to the target", "headers": REDIRECT_HEADERS}
         for status, kind in REDIRECT_KINDS.items()
     },
+    401: {"description": "Protected: the password is missing or wrong", **PROBLEM},
     404: {"description": "No such link", **PROBLEM},
     410: {"description": "Expired or visit limit reached", **PROBLEM},
+    429: {"description": "Too many wrong passwords: wait Retry-After seconds", **PROBLEM},
+    503: {"description": "Protected, and the cache is unreachable", **PROBLEM},
+}
+PASSWORD_PARAMETER = {
+    "name": "Link-Password",
+    "in": "header",
+    "required": False,
+    "description": "The password of a protected link.",
+    "schema": {"type": "string", "maxLength": 128},
+}
+UNLOCK_BODY = {
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "properties": {"password": {"type": "string", "maxLength": 128}},
+            }
+        }
+    }
 }
 
 
@@ -101,7 +122,21 @@ CODE_PARAMETER = {
     summary="Follow a short link",
     response_class=RedirectResponse,
     responses=RESPONSES,
-    openapi_extra={"parameters": [CODE_PARAMETER]},
+    openapi_extra={"parameters": [CODE_PARAMETER, PASSWORD_PARAMETER]},
+)
+# The unlock page's form posts the password to the short URL itself (no JavaScript); a
+# browser follows the 303 to the target with a GET.
+@router.post(
+    "/{code}",
+    status_code=303,
+    summary="Unlock a password-protected link (the unlock page's form)",
+    response_class=RedirectResponse,
+    responses={
+        303: {"description": "The password is right: go on to the target"},
+        405: {"description": "The link is not protected", **PROBLEM},
+        **{status: RESPONSES[status] for status in (401, 404, 410, 429, 503)},
+    },
+    openapi_extra={"parameters": [CODE_PARAMETER, PASSWORD_PARAMETER], "requestBody": UNLOCK_BODY},
 )
 async def follow_link(request: Request) -> RedirectResponse:
     code: str = request.path_params["code"]
@@ -112,16 +147,39 @@ async def follow_link(request: Request) -> RedirectResponse:
     clicks: ClickRecorder = state.click_recorder
     # What the caches said when fast.py asked them (a GET it could not answer).
     answer: CacheAnswer = request.scope.get(CACHE_ANSWER) or await links.cached(code)
-    visitor = Visitor(request.method, request.headers, clicks.agents)
+    visitor = Visitor(
+        request.method, request.headers, clicks.agents, await offered_password(request)
+    )
     verdict = decide(answer, visitor, datetime.now(UTC))
     if verdict is Verdict.LOOK_UP:
         answer = await links.resolve(code, answer)
+        verdict = decide(answer, visitor, datetime.now(UTC))
+    unlocked = verdict is Verdict.UNLOCK
+    if unlocked:
+        assert isinstance(answer, Target)
+        answer = await unlock(answer, visitor, request, links, state.unlock_attempts)
         verdict = decide(answer, visitor, datetime.now(UTC))
     match verdict:
         case Verdict.NOT_FOUND:
             raise not_found(code)
         case Verdict.EXPIRED:
             raise Problem(410, "link-expired", f"The link {code!r} has expired.")
+        case Verdict.ASK_PASSWORD:
+            raise locked_out(
+                request,
+                401,
+                "password-required",
+                "ask",
+                f"The link {code!r} is protected: send its password in the Link-Password "
+                "header, or open it in a browser.",
+            )
+        case _ if request.method == "POST" and not unlocked:
+            raise Problem(
+                405,
+                "method-not-allowed",
+                f"The link {code!r} is not protected: follow it with GET.",
+                headers={"Allow": "GET, HEAD"},
+            )
         case Verdict.COUNT_VISIT if not await links.count_visit(answer):
             # Counted in Postgres before answering: exact under any concurrency.
             raise exhausted(code)
@@ -129,6 +187,11 @@ async def follow_link(request: Request) -> RedirectResponse:
             raise exhausted(code)
     assert isinstance(answer, Target)  # every verdict left is about a link
     reply = redirect_reply(answer, request, state.settings)
+    if unlocked:
+        # Never kept by a browser: the next person at this computer must unlock it too.
+        reply.headers["Cache-Control"] = "private, no-store"
+        if request.method == "POST":
+            reply.status_code = 303  # the form's browser goes on with a GET
     # The click is appended to the stream after the reply is sent: never a wait.
     reply.background = clicks.after_reply(answer.id, request)
     return reply
@@ -146,8 +209,8 @@ def redirect_reply(target: Target, request: Request, settings: Settings) -> Redi
         if target.forward_query
         else target.url
     )
-    return RedirectResponse(
-        location,
-        status_code=target.redirect_type,
-        headers={"Cache-Control": cache_control(target, settings)},
-    )
+    headers = {"Cache-Control": cache_control(target, settings)}
+    if not target.indexable:
+        # Search engines leave short links out of their results unless the owner asks.
+        headers["X-Robots-Tag"] = "noindex"
+    return RedirectResponse(location, status_code=target.redirect_type, headers=headers)
