@@ -158,7 +158,8 @@ def test_every_405_names_the_methods_that_would_work(
         assert_proxy_problem(by_nginx, 405)
         assert by_api.status_code == 405, (path, by_api.text)
         assert methods(by_nginx) == methods(by_api), path
-    assert methods(anonymous.request("TRACE", "/NoSuchCode")) == {"GET", "HEAD"}
+    # POST: the unlock page's form, for a password-protected link.
+    assert methods(anonymous.request("TRACE", "/NoSuchCode")) == {"GET", "HEAD", "POST"}
     # Where nothing is, a refused TRACE is a 404 like any other method's: no 405 there.
     for path in ("/api/no-such-thing", "/metrics"):
         response = anonymous.request("TRACE", path)

@@ -222,6 +222,38 @@ def test_edit_then_delete_after_asking(
     assert_no_csp_violations(session, page)
 
 
+def test_protect_a_link_with_a_password_then_remove_it(
+    session: PageSession, api_key: str, client: httpx.Client
+) -> None:
+    page = signed_in(session, api_key)
+    page.get_by_label("Long URL").fill(f"{TARGET_SITE}/guarded")
+    page.get_by_text("Options: alias, expiry, visit limit, password").click()
+    page.get_by_label("Password (optional)").fill("abc")  # too short: named beside it
+    page.get_by_role("button", name="Shorten").click()
+    expect(page.locator("#shorten-password-error")).to_contain_text("at least 4")
+    page.get_by_label("Password (optional)").fill("page secret")
+    page.locator("#shorten-form").get_by_label("Let search engines index this link").check()
+    page.get_by_role("button", name="Shorten").click()
+    expect(page.locator("#result-link")).to_have_text(re.compile(r"^http://sho\.rt/\w+$"))
+    code = page.locator("#result-link").inner_text().rsplit("/", 1)[1]
+    link = client.get(f"/api/links/{code}").json()
+    assert (link["protected"], link["allow_indexing"]) == (True, True)
+    assert client.get(f"/{code}").status_code == 401
+
+    page.get_by_role("button", name=f"Details of {code}").click()
+    expect(page.locator("#details-limits")).to_contain_text("protected by a password")
+    page.get_by_label("Remove the password").check()
+    page.locator("#edit-form").get_by_label("Let search engines index this link").uncheck()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#edit-status")).to_have_text("Saved.")
+    expect(page.locator("#details-limits")).not_to_contain_text("protected")
+    expect(page.get_by_label("Remove the password")).to_be_hidden()
+    link = client.get(f"/api/links/{code}").json()
+    assert (link["protected"], link["allow_indexing"]) == (False, False)
+    assert client.get(f"/{code}").status_code == 302
+    assert_no_csp_violations(session, page)
+
+
 def test_the_policy_is_strict_and_violations_are_seen(session: PageSession, stack: Stack) -> None:
     """The detector above is not blind: what the policy forbids is refused and reported."""
     page = session.new_page()

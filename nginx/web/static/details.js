@@ -69,9 +69,15 @@ export class LinkDetails {
     const limits = [`created ${readable(link.created_at)}`];
     limits.push(link.expires_at ? `expires ${readable(link.expires_at)}` : "never expires");
     if (link.max_visits) limits.push(`${link.visits} of ${plural(link.max_visits, "visit")} used`);
+    if (link.protected) limits.push("protected by a password");
     $("details-limits").textContent = limits.join(" · ");
-    this.form.elements.url.value = link.url;
-    this.form.elements.expires_at.value = localInputFromIso(link.expires_at);
+    const form = this.form.elements;
+    form.url.value = link.url;
+    form.expires_at.value = localInputFromIso(link.expires_at);
+    form.password.value = "";
+    form.unprotect.checked = false;
+    $("edit-unprotect-field").hidden = !link.protected;
+    form.allow_indexing.checked = link.allow_indexing;
   }
 
   close() {
@@ -162,6 +168,12 @@ export class LinkDetails {
     if (url !== this.link.url) changes.url = url;
     if (expires !== localInputFromIso(this.link.expires_at)) {
       changes.expires_at = isoFromLocalInput(expires);
+    }
+    const form = this.form.elements;
+    if (form.password.value) changes.password = form.password.value;
+    else if (form.unprotect.checked) changes.password = null;
+    if (form.allow_indexing.checked !== this.link.allow_indexing) {
+      changes.allow_indexing = form.allow_indexing.checked;
     }
     if (!Object.keys(changes).length) {
       $("edit-status").textContent = "Nothing changed.";

@@ -90,6 +90,8 @@ function shortenFields() {
   if (form.expires_at.value) fields.expires_at = isoFromLocalInput(form.expires_at.value);
   // As typed: the API says what is wrong with "1.5" or "-3", naming the field.
   if (form.max_visits.value) fields.max_visits = Number(form.max_visits.value);
+  if (form.password.value) fields.password = form.password.value;
+  if (form.allow_indexing.checked) fields.allow_indexing = true;
   return fields;
 }
 
