@@ -73,3 +73,41 @@ def test_the_agent_is_read_only_for_a_limited_link() -> None:
     assert calls == []
     decide(target(limited=True), asker, NOW)
     assert calls == [PERSON]
+
+
+def protected(limited: bool = False, expires_at: datetime | None = None) -> Target:
+    return Target(1, "", expires_at, 302, False, limited, protected=True)
+
+
+@pytest.mark.parametrize(
+    "asker",
+    [visitor(), visitor("HEAD"), visitor("POST"), visitor(user_agent=SLACKBOT)],
+    ids=["get", "head", "post", "slackbot"],
+)
+def test_a_protected_link_asks_everyone_for_its_password(asker: Visitor) -> None:
+    assert decide(protected(), asker, NOW) is Verdict.ASK_PASSWORD
+    assert decide(protected(limited=True), asker, NOW) is Verdict.ASK_PASSWORD
+    # Expiry comes first: a 410 says nothing of the target.
+    assert decide(protected(expires_at=NOW), asker, NOW) is Verdict.EXPIRED
+
+
+def test_a_password_given_unlocks_and_the_unlocked_link_is_decided_as_any_other() -> None:
+    asker = Visitor("POST", Headers({"user-agent": PERSON}), agent_parser(), password="pw")
+    assert decide(protected(), asker, NOW) is Verdict.UNLOCK
+    # Wrong or right is unlock.py's to say; an empty offer is an offer too.
+    empty = Visitor("GET", Headers({}), agent_parser(), password="")
+    assert decide(protected(), empty, NOW) is Verdict.UNLOCK
+    unlocked = protected(limited=True).unlocked("https://e.org/")
+    assert (unlocked.url, unlocked.protected) == ("https://e.org/", False)
+    # The form's POST is a person's visit: it uses one up.
+    assert decide(unlocked, asker, NOW) is Verdict.COUNT_VISIT
+    assert decide(protected().unlocked("https://e.org/"), asker, NOW) is Verdict.FOLLOW
+
+
+def test_a_cached_entry_of_a_protected_link_holds_no_target() -> None:
+    entry = protected().encode()
+    assert '"url": ""' in entry and '"protected": true' in entry
+    # An entry cached by an older version (no such fields): neither protected nor indexable.
+    old = '{"id": 1, "url": "https://e.org/", "expires_at": null, "redirect_type": 302, '
+    old += '"forward_query": false, "limited": false}'
+    assert Target.decode(old) == Target(1, "https://e.org/", None, 302, False, False)
