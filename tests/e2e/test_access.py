@@ -165,6 +165,30 @@ def test_no_secret_value_appears_in_any_log(stack: Stack) -> None:
         assert value not in logs, "a secret value appears in a log"
 
 
+def test_link_passwords_and_their_hashes_appear_in_no_log(
+    stack: Stack, alice_and_mallory: tuple[Owner, Owner]
+) -> None:
+    alice, _ = alice_and_mallory
+    password = "pw-" + secrets.token_hex(8)
+    with patient_client(stack) as client:
+        made = client.post(
+            "/api/links",
+            json={"url": "https://example.org/pw", "password": password},
+            headers={"Authorization": f"Bearer {alice.key}"},
+        )
+        code = made.json()["code"]
+        client.get(f"/{code}", headers={"Link-Password": "wrong-" + password})
+        client.get(f"/{code}", headers={"Link-Password": password})
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        client.post(f"/{code}", content=f"password={password}", headers=form)
+    stored = stack.sql("SELECT password_hash FROM shortener.links WHERE code = :'code'", code=code)
+    assert stored.startswith("$argon2id$")
+    logs = every_log(stack)
+    assert code in logs  # the requests were logged
+    for secret in (password, stored, stored.split("$")[-1]):  # the hash, and its digest
+        assert secret not in logs
+
+
 # ---- nor in any image we build ------------------------------------------------------------
 
 # A variable named like a secret that holds a value (`*_FILE` names a file: allowed).
