@@ -13,7 +13,10 @@ from shortener.keys.manage import granted_expiry, granted_scopes
 from shortener.keys.scopes import ALL_SCOPES, ALL_SCOPES_IN_ORDER, parse_expiry, parse_scopes
 from shortener.problems import Problem
 
-MIGRATION = Path(__file__).resolve().parents[2] / "api" / "migrations" / "0006_api_key_scopes.sql"
+# Found by name: the number may change when branches meet.
+(MIGRATION,) = (Path(__file__).resolve().parents[2] / "api" / "migrations").glob(
+    "*_api_key_scopes.sql"
+)
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
