@@ -8,6 +8,7 @@ every request, cached answer or not. Redis unreachable: Postgres answers, as bef
 """
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -96,7 +97,7 @@ async def _check_key(backends: Backends, presented: str, tasks: BackgroundTasks)
             if check.last_used_at is None or now - check.last_used_at >= TOUCH_AFTER:
                 tasks.add_task(_touch, backends, check.key_id)
                 # Cached as written: the cached answers of the next minute touch nothing.
-                check = KeyCheck(**{**check.__dict__, "last_used_at": now})
+                check = replace(check, last_used_at=now)
             if miss is NoCheck.NOT_CACHED:
                 await keep_check(backends.cache, hashed, check)
             return check
