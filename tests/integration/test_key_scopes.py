@@ -328,3 +328,16 @@ async def test_without_redis_keys_are_checked_in_postgres_and_revokes_refused(
         assert refused.status_code == 503, refused.text
         assert refused.json()["type"].endswith("/cache-unavailable")
         assert (await client.get("/api/links", headers=bearer(kept))).status_code == 200
+
+
+async def test_a_links_history_names_the_key_that_changed_it(
+    client: httpx.AsyncClient, api_key: str
+) -> None:
+    made = await client.post("/api/keys", json={"name": "writer", "scopes": ["links:write"]})
+    writer = bearer(made.json()["key"])
+    created = await client.post("/api/links", json={"url": TARGET}, headers=writer)
+    code = created.json()["code"]
+    await client.patch(f"/api/links/{code}", json={"url": TARGET + "/2"})
+    events = (await client.get(f"/api/links/{code}/history")).json()["items"]
+    # Newest first: the owner's change, then the create by the key it made.
+    assert [e["key_prefix"] for e in events] == [key_prefix(api_key), made.json()["prefix"]]

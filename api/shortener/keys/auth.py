@@ -8,6 +8,7 @@ every request, cached answer or not. Redis unreachable: Postgres answers, as bef
 """
 
 import logging
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -24,6 +25,11 @@ from shortener.keys.store import ApiKey, find_active_key, touch_key
 from shortener.problems import Problem, problem_doc
 
 log = logging.getLogger(__name__)
+
+# The key making the request, bound once its check has passed: a link's history names it
+# (links/history.py) while the link queries take its owner. A ContextVar, like the request
+# id (logs.py): each request's task sees its own.
+ACTING_KEY: ContextVar[int | None] = ContextVar("acting_key", default=None)
 
 # last_used_at is written when the value the check read is older than this (store.TOUCH
 # holds the same minute, so two replicas racing still write once).
@@ -131,6 +137,7 @@ async def current_key(
             headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{needed}"'},
             missing_scopes=missing,
         )
+    ACTING_KEY.set(check.key_id)
     return check
 
 
