@@ -109,15 +109,16 @@ psql: ## Open psql in the database as the app role
 redis-cli: ## Open redis-cli in the cache
 	$(STACK_COMPOSE) exec cache sh -c 'REDISCLI_AUTH="$$(cat /run/secrets/redis_password)" redis-cli'
 
-api-key: ## Create an API key, printed once: make api-key NAME=alice
-	@test -n "$(NAME)" || { echo "usage: make api-key NAME=<who it is for>" >&2; exit 2; }
-	@$(STACK_COMPOSE) exec -T api python -m shortener.keys create "$(NAME)"
+api-key: ## Create an API key, printed once: make api-key NAME=alice [SCOPES=links:read,stats:read] [EXPIRES=30d]
+	@test -n "$(NAME)" || { echo "usage: make api-key NAME=<who it is for> [SCOPES=a,b] [EXPIRES=30d|2027-01-01T00:00:00Z]" >&2; exit 2; }
+	@$(STACK_COMPOSE) exec -T api python -m shortener.keys create "$(NAME)" \
+		$(if $(SCOPES),--scopes "$(SCOPES)") $(if $(EXPIRES),--expires "$(EXPIRES)")
 
 revoke-key: ## Revoke an API key by its prefix: make revoke-key PREFIX=AbCd1234
 	@test -n "$(PREFIX)" || { echo "usage: make revoke-key PREFIX=<prefix from make keys>" >&2; exit 2; }
 	@$(STACK_COMPOSE) exec -T api python -m shortener.keys revoke "$(PREFIX)"
 
-keys: ## List API keys (prefixes, state, names; never the keys)
+keys: ## List API keys (prefixes, state, expiry, scopes, names; never the keys)
 	@$(STACK_COMPOSE) exec -T api python -m shortener.keys list
 
 secrets: ## Create missing secrets in .secrets/ (random; existing ones are kept)

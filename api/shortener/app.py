@@ -20,6 +20,7 @@ from shortener.clicks.agents import agent_parser
 from shortener.clicks.metrics import refresh_stream_gauges
 from shortener.clicks.record import ClickRecorder
 from shortener.health.routes import router as health_router
+from shortener.keys.routes import router as keys_router
 from shortener.links.local_cache import follow_link_changes
 from shortener.links.lookup import LinkLookup
 from shortener.links.routes import router as links_router
@@ -102,8 +103,9 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
         title="URL shortener",
         version="0.2.0",
         description=(
-            "Shorten URLs and follow short links. Link endpoints need an API key "
-            "(`Authorization: Bearer <key>`; create one with `make api-key NAME=...`). "
+            "Shorten URLs and follow short links. API endpoints need an API key "
+            "(`Authorization: Bearer <key>`; create one with `make api-key NAME=...`) "
+            "holding the scope each endpoint names under its security requirement. "
             "Errors are RFC 9457 problem+json."
         ),
         # /api/docs is ours (apidocs/): Swagger UI from this origin, no CDN. No ReDoc.
@@ -131,6 +133,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.include_router(stats_router)
     app.include_router(qr_router)
     app.include_router(webhooks_router)
+    app.include_router(keys_router)
     app.include_router(apidocs_router)
     # Last: /{code} matches any single path segment the routes above did not claim.
     app.include_router(redirects_router)

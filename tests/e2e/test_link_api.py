@@ -44,6 +44,7 @@ VALID_BODIES: dict[tuple[str, str], object] = {
     ("POST", "/api/links/batch"): {"links": [{"url": "https://example.org/anonymous"}]},
     ("PATCH", "/api/links/{code}"): {"url": "https://example.org/anonymous", "max_visits": 1},
     ("POST", "/api/webhooks"): {"url": "https://hooks.example.org/x", "events": ["link.created"]},
+    ("POST", "/api/keys"): {"name": "anonymous", "scopes": ["links:read"]},
 }
 
 
@@ -68,6 +69,7 @@ def test_link_endpoints_need_a_key(stack: Stack, client: httpx.Client) -> None:
                 path.replace("{code}", code)
                 .replace("{webhook_id}", "1")
                 .replace("{delivery_id}", "1")
+                .replace("{prefix}", "AbCd1234")
             )
             response = anonymous.request(method, target_path, json=VALID_BODIES.get((method, path)))
             problem = assert_problem(response, 401)

@@ -153,6 +153,9 @@ def test_every_405_names_the_methods_that_would_work(
         "/api/links/batch",
         "/api/links/NoSuchCode",
         "/api/links/NoSuchCode/stats",
+        "/api/keys",
+        "/api/keys/current",
+        "/api/keys/NoSuchKy",
     ):
         by_nginx, by_api = anonymous.request("TRACE", path), anonymous.put(path)
         assert_proxy_problem(by_nginx, 405)

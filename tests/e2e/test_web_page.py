@@ -251,6 +251,32 @@ def test_protect_a_link_with_a_password_then_remove_it(
     link = client.get(f"/api/links/{code}").json()
     assert (link["protected"], link["allow_indexing"]) == (False, False)
     assert client.get(f"/{code}").status_code == 302
+
+
+def test_a_read_only_key_sees_no_create_edit_or_delete(
+    session: PageSession, client: httpx.Client
+) -> None:
+    code = client.post("/api/links", json={"url": f"{TARGET_SITE}/read-only"}).json()["code"]
+    made = client.post("/api/keys", json={"name": "viewer", "scopes": ["links:read", "stats:read"]})
+    assert made.status_code == 201, made.text
+    page = signed_in(session, made.json()["key"])
+
+    expect(page.locator("#key-read-only")).to_be_visible()
+    expect(page.locator("#key-read-only")).to_contain_text("read-only")
+    expect(page.locator("#links-heading")).to_be_focused()
+    # The owner's links, readable; nothing that would change one is on offer.
+    expect(page.locator("#shorten-section")).to_be_hidden()
+    page.get_by_role("button", name=f"Details of {code}").press("Enter")
+    expect(page.locator("#details-target")).to_have_text(f"{TARGET_SITE}/read-only")
+    expect(page.get_by_role("button", name="Save")).to_have_count(0)
+    expect(page.get_by_role("button", name="Delete this link…")).to_have_count(0)
+
+    # A key that may write, in the same tab, gets them back.
+    page.get_by_role("button", name="Forget the key").click()
+    page.get_by_label("Your API key").fill(client.headers["authorization"].split()[1])
+    page.get_by_role("button", name="Use this key").click()
+    expect(page.locator("#shorten-section")).to_be_visible()
+    expect(page.locator("#key-read-only")).to_be_hidden()
     assert_no_csp_violations(session, page)
 
 

@@ -49,6 +49,15 @@ CONFIG = {
             "checks": {"allow_header_conformance": {"enabled": False}},
         },
         {
+            # Likewise /api/keys/current is also /api/keys/{prefix}: a DELETE reaches that
+            # route, which refuses "current" with a 422 (a prefix has 8 characters).
+            "include-name": "GET /api/keys/current",
+            "checks": {
+                "allow_header_conformance": {"enabled": False},
+                "unsupported_method": {"enabled": False},
+            },
+        },
+        {
             # A link's history outlives its delete, by design (docs/events.md): a 200 for a
             # deleted link's history is the promise, not a resource left behind.
             "include-name": "GET /api/links/{code}/history",
@@ -121,19 +130,27 @@ def test_sequences_of_linked_calls_answer_as_documented(
         return body
 
     api_schema.hooks.register_hook_with_name(map_body, "map_body")
-    machine = api_schema.as_state_machine()  # infers the links first
+    # Without the revoke: a scenario that lists the keys and revokes its own spends the rest
+    # of its calls on 401s (the stateless test above calls it).
+    linked = api_schema.exclude(method="DELETE", path="/api/keys/{prefix}")
+    machine = linked.as_state_machine()  # infers the links first
     # create -> read, change, delete, stats (and more): without links this would only
     # repeat the stateless test above.
-    assert api_schema.statistic.transitions.total >= 10, "schemathesis inferred no links"
+    assert linked.statistic.transitions.total >= 10, "schemathesis inferred no links"
 
     answers: Counter[tuple[str, int]] = Counter()
 
     class Workflow(machine):  # type: ignore[misc, valid-type]
         def setup(self) -> None:
-            # Every scenario starts from no links and full quotas (the key stays): Hypothesis
-            # replays scenarios and needs each to behave the same every time it runs.
+            # Every scenario starts from no links, no keys made through the API and full
+            # quotas (the key stays): Hypothesis replays scenarios and needs each to behave
+            # the same every time it runs.
             owner_db.execute("TRUNCATE links, link_events, webhooks RESTART IDENTITY CASCADE")
+            owner_db.execute("DELETE FROM api_keys WHERE owner_id IS NOT NULL")
             cache.flushdb()
+            # And the app's own second of redirect answers: a code made again under the
+            # same id must not be answered from the scenario before (links/local_cache.py).
+            api_schema.app.state.link_lookup.local.clear()
 
         def after_call(self, response: schemathesis.Response, case: schemathesis.Case) -> None:
             super().after_call(response, case)

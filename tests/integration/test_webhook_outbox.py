@@ -26,8 +26,9 @@ LEASE = timedelta(seconds=60)
 
 def key(conn: psycopg.Connection, name: str = "k") -> int:
     return conn.execute(
-        "INSERT INTO api_keys (name, prefix, key_hash) VALUES (%s, %s, %s) RETURNING id",
-        (name, name.ljust(8, "x")[:8], b"\x00" * 32),
+        "INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES (%s, %s, %s, %s)"
+        " RETURNING id",
+        (name, name.ljust(8, "x")[:8], b"\x00" * 32, ["webhooks"]),
     ).fetchone()[0]
 
 

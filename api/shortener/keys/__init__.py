@@ -1,1 +1,2 @@
-"""API keys: who may create, list, change and read links; each key owns its links."""
+"""API keys: who may call the API and what for (scopes, expiry); each key acts for an owner,
+whose links it sees."""

@@ -17,6 +17,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from shortener.keys.auth import ACTING_KEY
 from shortener.logs import REQUEST_ID
 
 CREATED, UPDATED, DELETED = "link.created", "link.updated", "link.deleted"
@@ -31,6 +32,12 @@ class LinkEvent:
     key_prefix: str | None
     request_id: str
     changes: dict[str, Any]
+
+
+def actor(owner_key_id: int) -> int:
+    """The key that made the change: the request's own (a key made through POST /api/keys
+    acts on its owner's links), else the owner's."""
+    return ACTING_KEY.get() or owner_key_id
 
 
 def request_id() -> str:
@@ -51,7 +58,7 @@ async def record_created(conn: AsyncConnection, actor_key_id: int, link_ids: lis
         FROM links WHERE id = ANY(%(ids)s)
         ORDER BY id
         """,
-        {"kind": CREATED, "actor": actor_key_id, "request": request_id(), "ids": link_ids},
+        {"kind": CREATED, "actor": actor(actor_key_id), "request": request_id(), "ids": link_ids},
     )
 
 
@@ -73,7 +80,7 @@ async def record_changed(conn: AsyncConnection, actor_key_id: int, before: dict[
             "id": before["id"],
             "code": before["code"],
             "owner": before["owner_id"],
-            "actor": actor_key_id,
+            "actor": actor(actor_key_id),
             "request": request_id(),
             "before": Jsonb(before),
         },

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from shortener.dependencies import BackendsDep, SettingsDep, require_json
-from shortener.keys.auth import AUTH_ERRORS, OwnerDep
+from shortener.keys.auth import AUTH_ERRORS, LinksRead, LinksWrite
 from shortener.links import manage
 from shortener.links.dependencies import LinkLookupDep, TargetPolicyDep
 from shortener.links.models import (
@@ -52,7 +52,7 @@ BODY_ERRORS = {
 async def create_link(
     body: LinkCreate,
     response: Response,
-    owner: OwnerDep,
+    owner: LinksWrite,
     backends: BackendsDep,
     links: LinkLookupDep,
     settings: SettingsDep,
@@ -77,7 +77,7 @@ async def create_link(
 )
 async def create_links(
     body: BatchCreate,
-    owner: OwnerDep,
+    owner: LinksWrite,
     backends: BackendsDep,
     links: LinkLookupDep,
     settings: SettingsDep,
@@ -88,7 +88,7 @@ async def create_links(
 
 @router.get("", summary="List your links, newest first", responses={**AUTH_ERRORS, **INVALID})
 async def list_links(
-    owner: OwnerDep,
+    owner: LinksRead,
     backends: BackendsDep,
     settings: SettingsDep,
     cursor: Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")] = None,
@@ -110,7 +110,7 @@ async def list_links(
 )
 async def link_history(
     code: str,
-    owner: OwnerDep,
+    owner: LinksRead,
     backends: BackendsDep,
     cursor: Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -135,7 +135,7 @@ async def link_history(
 
 @router.get("/{code}", summary="Read one link", responses={**AUTH_ERRORS, **NOT_FOUND})
 async def read_link(
-    code: str, owner: OwnerDep, backends: BackendsDep, settings: SettingsDep
+    code: str, owner: LinksRead, backends: BackendsDep, settings: SettingsDep
 ) -> Link:
     return manage.present(await manage.read_link(backends, owner, code), settings)
 
@@ -155,7 +155,7 @@ async def read_link(
 async def update_link(
     code: str,
     body: LinkUpdate,
-    owner: OwnerDep,
+    owner: LinksWrite,
     backends: BackendsDep,
     links: LinkLookupDep,
     settings: SettingsDep,
@@ -172,7 +172,7 @@ async def update_link(
     responses={503: problem_doc("Cache unreachable"), **AUTH_ERRORS, **NOT_FOUND},
 )
 async def delete_link(
-    code: str, owner: OwnerDep, backends: BackendsDep, links: LinkLookupDep
+    code: str, owner: LinksWrite, backends: BackendsDep, links: LinkLookupDep
 ) -> Response:
     await manage.delete_link(backends, links, owner, code)
     return Response(status_code=204)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from shortener.dependencies import BackendsDep, SettingsDep
-from shortener.keys.auth import AUTH_ERRORS, OwnerDep
+from shortener.keys.auth import AUTH_ERRORS, LinksRead
 from shortener.links.manage import read_link
 from shortener.problems import problem_doc
 from shortener.qr.image import MEDIA_TYPES, QrFormat, qr_image
@@ -34,7 +34,7 @@ IMAGES = {
 )
 async def link_qr(
     code: str,
-    owner: OwnerDep,
+    owner: LinksRead,
     backends: BackendsDep,
     settings: SettingsDep,
     image_format: Annotated[

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shortener.dependencies import BackendsDep
-from shortener.keys.auth import AUTH_ERRORS, OwnerDep
+from shortener.keys.auth import AUTH_ERRORS, StatsRead
 from shortener.links.manage import read_link
 from shortener.problems import invalid_field, problem_doc
 from shortener.stats import store
@@ -46,7 +46,7 @@ def counts(clicks: int, bots: int) -> Counts:
 )
 async def link_stats(
     code: str,
-    owner: OwnerDep,
+    owner: StatsRead,
     backends: BackendsDep,
     first: Annotated[
         IsoDate | None,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from shortener.dependencies import BackendsDep, SettingsDep, require_json
-from shortener.keys.auth import AUTH_ERRORS, OwnerDep
+from shortener.keys.auth import AUTH_ERRORS, WebhooksKey
 from shortener.problems import problem_doc
 from shortener.webhooks import manage
 from shortener.webhooks.models import (
@@ -42,14 +42,14 @@ WebhookId = Annotated[int, Path(ge=1, le=2**63 - 1)]
     },
 )
 async def create_webhook(
-    body: WebhookCreate, owner: OwnerDep, backends: BackendsDep, settings: SettingsDep
+    body: WebhookCreate, owner: WebhooksKey, backends: BackendsDep, settings: SettingsDep
 ) -> WebhookCreated:
     webhook, secret = await manage.create_webhook(backends, settings, owner, body)
     return WebhookCreated(**asdict(webhook), secret=secret)
 
 
 @router.get("", summary="Your webhooks", responses={**AUTH_ERRORS})
-async def list_webhooks(owner: OwnerDep, backends: BackendsDep) -> WebhookList:
+async def list_webhooks(owner: WebhooksKey, backends: BackendsDep) -> WebhookList:
     webhooks = await manage.list_webhooks(backends, owner)
     return WebhookList(items=[Webhook(**asdict(webhook)) for webhook in webhooks])
 
@@ -57,7 +57,7 @@ async def list_webhooks(owner: OwnerDep, backends: BackendsDep) -> WebhookList:
 @router.get(
     "/{webhook_id}", summary="One webhook", responses={**AUTH_ERRORS, **NOT_FOUND, **INVALID}
 )
-async def read_webhook(webhook_id: WebhookId, owner: OwnerDep, backends: BackendsDep) -> Webhook:
+async def read_webhook(webhook_id: WebhookId, owner: WebhooksKey, backends: BackendsDep) -> Webhook:
     return Webhook(**asdict(await manage.read_webhook(backends, owner, webhook_id)))
 
 
@@ -67,7 +67,9 @@ async def read_webhook(webhook_id: WebhookId, owner: OwnerDep, backends: Backend
     summary="Delete a webhook; its pending deliveries are not sent",
     responses={**AUTH_ERRORS, **NOT_FOUND, **INVALID},
 )
-async def delete_webhook(webhook_id: WebhookId, owner: OwnerDep, backends: BackendsDep) -> Response:
+async def delete_webhook(
+    webhook_id: WebhookId, owner: WebhooksKey, backends: BackendsDep
+) -> Response:
     await manage.delete_webhook(backends, owner, webhook_id)
     return Response(status_code=204)
 
@@ -77,7 +79,9 @@ async def delete_webhook(webhook_id: WebhookId, owner: OwnerDep, backends: Backe
     summary="Enable a webhook disabled after failures; its pending deliveries resume",
     responses={**AUTH_ERRORS, **NOT_FOUND, **INVALID},
 )
-async def enable_webhook(webhook_id: WebhookId, owner: OwnerDep, backends: BackendsDep) -> Webhook:
+async def enable_webhook(
+    webhook_id: WebhookId, owner: WebhooksKey, backends: BackendsDep
+) -> Webhook:
     return Webhook(**asdict(await manage.enable_webhook(backends, owner, webhook_id)))
 
 
@@ -88,7 +92,7 @@ async def enable_webhook(webhook_id: WebhookId, owner: OwnerDep, backends: Backe
 )
 async def list_deliveries(
     webhook_id: WebhookId,
-    owner: OwnerDep,
+    owner: WebhooksKey,
     backends: BackendsDep,
     cursor: Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -107,7 +111,7 @@ async def list_deliveries(
 async def retry_delivery(
     webhook_id: WebhookId,
     delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
-    owner: OwnerDep,
+    owner: WebhooksKey,
     backends: BackendsDep,
 ) -> Delivery:
     return Delivery(**asdict(await manage.retry(backends, owner, webhook_id, delivery_id)))

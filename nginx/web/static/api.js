@@ -52,6 +52,11 @@ async function call(key, method, path, body) {
   return response;
 }
 
+// The key's own prefix, name, scopes and expiry: any valid key may ask (docs/api.md).
+export async function currentKey(key) {
+  return (await call(key, "GET", "/api/keys/current")).json();
+}
+
 const linkPath = (code) => `/api/links/${encodeURIComponent(code)}`;
 
 export async function createLink(key, fields) {

@@ -1,7 +1,7 @@
 // The page's entry point: the API key, the shorten form and its result (copy, QR code);
 // the list of links (links.js) and one link's details (details.js).
 
-import { createLink, linkQr } from "./api.js";
+import { createLink, currentKey, linkQr } from "./api.js";
 import { LinkDetails } from "./details.js";
 import { forgetKey, keepKey, keyPrefix, storedKey } from "./key.js";
 import { LinkList } from "./links.js";
@@ -35,12 +35,27 @@ function showSignedOut() {
   $("signed-in").hidden = true;
 }
 
+// What the key may do decides what the page offers: a key without links:write sees no
+// create, edit or delete controls (the API would refuse them with a 403 anyway).
+function offerWhatTheKeyMay(scopes) {
+  const canWrite = scopes.includes("links:write");
+  for (const part of document.querySelectorAll(".needs-write")) part.hidden = !canWrite;
+  $("key-read-only").hidden = canWrite;
+}
+
 async function signIn(key) {
   keepKey(key);
   $("key-prefix").textContent = keyPrefix(key);
-  // The first page of links doubles as the key's check: a wrong key is a 401 here
-  // (handled by session.unauthorized); any other failure is shown beside the key too,
-  // since the list it happened in is not on screen yet.
+  // The key's check: a wrong key is a 401 here (handled by session.unauthorized); any
+  // other failure is shown beside the key, since nothing else is on screen yet.
+  let current;
+  try {
+    current = await currentKey(key);
+  } catch (error) {
+    if (!session.unauthorized(error)) showProblem($("key-section"), error, $("key-input-error"));
+    return false;
+  }
+  offerWhatTheKeyMay(current.scopes);
   if (!(await list.reload())) {
     if (list.lastError.status !== 401) {
       showProblem($("key-section"), list.lastError, $("key-input-error"));
@@ -67,7 +82,8 @@ $("key-form").addEventListener("submit", async (event) => {
     });
     return;
   }
-  if (await signIn(key)) $("shorten-url").focus();
+  // A read-only key has no shorten form: its links come first.
+  if (await signIn(key)) ($("shorten-section").hidden ? $("links-heading") : $("shorten-url")).focus();
 });
 
 $("key-forget").addEventListener("click", () => {
