@@ -20,6 +20,7 @@ from shortener.clicks.agents import agent_parser
 from shortener.clicks.metrics import refresh_stream_gauges
 from shortener.clicks.record import ClickRecorder
 from shortener.health.routes import router as health_router
+from shortener.jobs.routes import router as jobs_router
 from shortener.links.local_cache import follow_link_changes
 from shortener.links.lookup import LinkLookup
 from shortener.links.routes import router as links_router
@@ -34,6 +35,7 @@ from shortener.redirects.routes import router as redirects_router
 from shortener.request_ids import BindRequestIds
 from shortener.settings import ConfigurationError, Settings
 from shortener.stats.routes import router as stats_router
+from shortener.tags.routes import router as tags_router
 from shortener.webhooks.routes import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,8 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(links_router)
     app.include_router(stats_router)
+    app.include_router(tags_router)
+    app.include_router(jobs_router)
     app.include_router(qr_router)
     app.include_router(webhooks_router)
     app.include_router(apidocs_router)

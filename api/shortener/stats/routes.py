@@ -1,9 +1,11 @@
-"""GET /api/links/{code}/stats: a link's clicks, per day and by referrer."""
+"""GET /api/links/{code}/stats: a link's clicks, per day and by referrer (and the same sums
+over a tag's links for tags/routes.py)."""
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from psycopg import AsyncConnection
 
 from shortener.dependencies import BackendsDep
 from shortener.keys.auth import AUTH_ERRORS, OwnerDep
@@ -34,40 +36,44 @@ def counts(clicks: int, bots: int) -> Counts:
     return Counts(clicks=clicks, humans=clicks - bots, bots=bots)
 
 
+# The range parameters, shared with a tag's stats (tags/routes.py).
+FromDay = Annotated[
+    IsoDate | None,
+    Query(alias="from", description="First UTC day, YYYY-MM-DD (default: 29 days ago)."),
+]
+ToDay = Annotated[
+    IsoDate | None, Query(alias="to", description="Last UTC day, YYYY-MM-DD (default: today).")
+]
+RANGE_ERRORS = {422: problem_doc("Invalid range")}
+
+
+async def click_stats(
+    conn: AsyncConnection, link_ids: list[int], first: date, last: date
+) -> dict[str, Any]:
+    """The fields of ClickStats, summed over `link_ids`."""
+    total, total_bots = await store.all_time(conn, link_ids)
+    days = await store.daily(conn, link_ids, first, last)
+    referrers = await store.top_referrers(conn, link_ids, first, last)
+    return {
+        "from_": first,
+        "to": last,
+        "all_time": counts(total, total_bots),
+        "in_range": counts(sum(d[1] for d in days), sum(d[2] for d in days)),
+        "days": [Day(day=day, clicks=clicks, bots=bots) for day, clicks, bots in days],
+        "top_referrers": [Referrer(host=host, clicks=clicks) for host, clicks in referrers],
+    }
+
+
 @router.get(
     "/{code}/stats",
     summary="A link's clicks: totals, per day (zero-filled), top referrers, humans vs bots",
     response_model_by_alias=True,
-    responses={
-        **AUTH_ERRORS,
-        404: problem_doc("No such link for this key"),
-        422: problem_doc("Invalid range"),
-    },
+    responses={**AUTH_ERRORS, 404: problem_doc("No such link for this key"), **RANGE_ERRORS},
 )
 async def link_stats(
-    code: str,
-    owner: OwnerDep,
-    backends: BackendsDep,
-    first: Annotated[
-        IsoDate | None,
-        Query(alias="from", description="First UTC day, YYYY-MM-DD (default: 29 days ago)."),
-    ] = None,
-    last: Annotated[
-        IsoDate | None, Query(alias="to", description="Last UTC day, YYYY-MM-DD (default: today).")
-    ] = None,
+    code: str, owner: OwnerDep, backends: BackendsDep, first: FromDay = None, last: ToDay = None
 ) -> LinkStats:
     first, last = stats_range(first, last)
     link = await read_link(backends, owner, code)
     async with backends.database.connection() as conn:
-        total, total_bots = await store.all_time(conn, link.id)
-        days = await store.daily(conn, link.id, first, last)
-        referrers = await store.top_referrers(conn, link.id, first, last)
-    return LinkStats(
-        code=link.code,
-        from_=first,
-        to=last,
-        all_time=counts(total, total_bots),
-        in_range=counts(sum(d[1] for d in days), sum(d[2] for d in days)),
-        days=[Day(day=day, clicks=clicks, bots=bots) for day, clicks, bots in days],
-        top_referrers=[Referrer(host=host, clicks=clicks) for host, clicks in referrers],
-    )
+        return LinkStats(code=link.code, **await click_stats(conn, [link.id], first, last))
