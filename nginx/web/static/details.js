@@ -4,6 +4,7 @@
 import { deleteLink, linkHistory, linkStats, updateLink } from "./api.js";
 import { drawDays, plural } from "./chart.js";
 import { clearProblems, showProblem } from "./problems.js";
+import { sameTags, tagsFromInput } from "./tags.js";
 import { isoFromLocalInput, localInputFromIso, readable } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -12,7 +13,10 @@ const EVENT_WORDS = { "link.created": "created", "link.updated": "changed", "lin
 
 // "url: https://a → https://b; max_visits: none → 5" (a create lists the values it set).
 function describeChanges(event) {
-  const shown = (value) => (value === null ? "none" : String(value));
+  const shown = (value) => {
+    if (value === null || (Array.isArray(value) && !value.length)) return "none";
+    return Array.isArray(value) ? value.join(", ") : String(value);
+  };
   return Object.entries(event.changes)
     .map(([field, { old, new: now }]) =>
       event.event === "link.created" ? `${field}: ${shown(now)}` : `${field}: ${shown(old)} → ${shown(now)}`,
@@ -72,6 +76,7 @@ export class LinkDetails {
     $("details-limits").textContent = limits.join(" · ");
     this.form.elements.url.value = link.url;
     this.form.elements.expires_at.value = localInputFromIso(link.expires_at);
+    this.form.elements.tags.value = (link.tags ?? []).join(", ");
   }
 
   close() {
@@ -163,6 +168,8 @@ export class LinkDetails {
     if (expires !== localInputFromIso(this.link.expires_at)) {
       changes.expires_at = isoFromLocalInput(expires);
     }
+    const tags = tagsFromInput(this.form.elements.tags.value);
+    if (!sameTags(tags, this.link.tags ?? [])) changes.tags = tags.length ? tags : null;
     if (!Object.keys(changes).length) {
       $("edit-status").textContent = "Nothing changed.";
       return;
