@@ -16,3 +16,5 @@ JOBS: dict[str, Callable[..., Any]] = {
     # Enqueued by the api with a job id (api jobs/queue.py names it by its dotted path).
     "bulk-delete": delete_links_in_bulk,
 }
+# Run when asked (with a background job's id), never on the schedule (schedule.py).
+ON_DEMAND = frozenset({"bulk-delete"})
