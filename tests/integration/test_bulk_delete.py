@@ -182,3 +182,21 @@ async def test_a_job_is_its_owners_only(
     assert (await client.get("/api/jobs/0")).status_code == 422
     work_off(queue)
     assert len(codes) == (await client.get(f"/api/jobs/{job['id']}")).json()["processed"]
+
+
+async def test_finished_jobs_are_pruned_with_the_history(
+    client: httpx.AsyncClient, queue: Queue, app_db: psycopg.Connection
+) -> None:
+    await make_links(client, 1001, ["old"])
+    old = await job_of(client, await client.post("/api/links/bulk-delete", json={"tag": "old"}))
+    work_off(queue)
+    await make_links(client, 1001, ["new"])
+    waiting = await job_of(client, await client.post("/api/links/bulk-delete", json={"tag": "new"}))
+    app_db.execute("UPDATE background_jobs SET finished_at = now() - interval '91 days'")
+    app_db.execute("DELETE FROM link_events")  # only the jobs are counted below
+
+    job = queue.enqueue(JOBS["prune-history"])
+    work_off(queue)  # the waiting bulk delete first (it finishes now), then the prune
+    assert job.return_value() == 1  # the job finished long ago, not the one just done
+    assert (await client.get(f"/api/jobs/{old['id']}")).status_code == 404
+    assert (await client.get(f"/api/jobs/{waiting['id']}")).json()["state"] == "done"
