@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shortener.jobs.store import BackgroundJob
+
 
 class Job(BaseModel):
     id: int
@@ -16,3 +18,17 @@ class Job(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+def present_job(job: BackgroundJob) -> Job:
+    return Job(
+        id=job.id,
+        kind=job.kind,  # type: ignore[arg-type]
+        state=job.state,  # type: ignore[arg-type]
+        total=job.total,
+        processed=job.processed,
+        errors=job.errors,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )

@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from shortener.dependencies import BackendsDep
-from shortener.jobs.models import Job
-from shortener.jobs.store import BackgroundJob, find_owned_job
+from shortener.jobs.models import Job, present_job
+from shortener.jobs.store import find_owned_job
 from shortener.keys.auth import AUTH_ERRORS, OwnerDep
 from shortener.problems import Problem, problem_doc
 
@@ -14,20 +14,6 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 # A bigint identity column: ids beyond it are no job's.
 JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-def present(job: BackgroundJob) -> Job:
-    return Job(
-        id=job.id,
-        kind=job.kind,  # type: ignore[arg-type]
-        state=job.state,  # type: ignore[arg-type]
-        total=job.total,
-        processed=job.processed,
-        errors=job.errors,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )
 
 
 @router.get(
@@ -44,4 +30,4 @@ async def read_job(job_id: JobId, owner: OwnerDep, backends: BackendsDep) -> Job
         job = await find_owned_job(conn, owner, job_id)
     if job is None:
         raise Problem(404, "job-not-found", f"No job has the id {job_id}.")
-    return present(job)
+    return present_job(job)

@@ -8,8 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from shortener.dependencies import BackendsDep, SettingsDep, require_json
-from shortener.jobs.models import Job
-from shortener.jobs.routes import present as present_job
+from shortener.jobs.models import Job, present_job
 from shortener.keys.auth import AUTH_ERRORS, OwnerDep
 from shortener.links import manage
 from shortener.links.bulk_delete import Selection, bulk_delete

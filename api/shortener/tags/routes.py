@@ -2,7 +2,7 @@
 
 A tag is not a thing of its own: it exists while one of the key's links has it. Renaming
 or deleting one changes those links (each change in their history, tags/store.py); a
-tag's stats are the sums of its links' (stats/routes.py). Tags are not part of a cached
+tag's stats are the sums of its links' (stats/sums.py). Tags are not part of a cached
 redirect (links/target.py), so no change here needs the cache.
 """
 
@@ -12,7 +12,7 @@ from shortener.dependencies import BackendsDep, require_json
 from shortener.keys.auth import AUTH_ERRORS, OwnerDep
 from shortener.problems import Problem, problem_doc
 from shortener.stats.models import TagStats
-from shortener.stats.routes import RANGE_ERRORS, FromDay, ToDay, click_stats, stats_range
+from shortener.stats.sums import RANGE_ERRORS, FromDay, ToDay, click_stats, stats_range
 from shortener.tags import store
 from shortener.tags.models import Tag, TagList, TagRename
 from shortener.tags.names import InvalidTag, normalise_tag
