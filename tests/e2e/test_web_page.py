@@ -136,7 +136,7 @@ def test_invalid_fields_are_shown_beside_them_on_a_phone(phone: PageSession, api
 
     # A field inside the closed options opens them to show its error.
     page.get_by_label("Long URL").fill(f"{TARGET_SITE}/ok")
-    page.get_by_text("Options: alias, expiry, visit limit").click()
+    page.get_by_text("Options: alias, tags, expiry, visit limit").click()
     page.get_by_label("Alias (optional)").fill("api")
     page.get_by_role("button", name="Shorten").click()
     expect(page.locator("#shorten-alias-error")).to_contain_text("reserved")
@@ -236,10 +236,10 @@ def test_tags_on_create_filter_the_list_and_are_edited(
     expect(page.locator("#result")).to_be_visible()
     code = page.locator("#result-link").inner_text().rsplit("/", 1)[-1]
     assert client.get(f"/api/links/{code}").json()["tags"] == ["promo", "spring-sale"]
-    expect(page.get_by_role("button", name="Only links tagged spring-sale")).to_be_visible()
+    expect(page.get_by_role("button", name="Show links tagged spring-sale")).to_be_visible()
 
     # Click a tag: only its links; "Show all links" brings the others back.
-    page.get_by_role("button", name="Only links tagged promo").click()
+    page.get_by_role("button", name="Show links tagged promo").click()
     expect(page.locator("#links-filter-tag")).to_have_text("promo")
     expect(page.get_by_role("button", name=f"Details of {code}")).to_be_visible()
     expect(page.get_by_role("button", name=f"Details of {other}")).to_have_count(0)

@@ -110,7 +110,7 @@ export class LinkList {
       button.type = "button";
       button.className = "tag";
       button.textContent = tag;
-      button.setAttribute("aria-label", `Only links tagged ${tag}`);
+      button.setAttribute("aria-label", `Show links tagged ${tag}`);
       button.addEventListener("click", () => this.filterByTag(tag));
       box.append(button);
     }
