@@ -1,7 +1,10 @@
 """POST /api/links/bulk-delete: in the request up to 1000 links, else a background job the
 worker runs in chunks (api links/bulk_delete.py, worker shortener_worker/bulk_delete.py)."""
 
+import asyncio
+import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -9,6 +12,7 @@ import psycopg
 import pytest
 from rq import Queue
 
+from shortener.links import local_cache
 from shortener.settings import Settings
 from shortener_worker import bulk_delete as worker_bulk_delete
 from shortener_worker.jobs import JOBS
@@ -95,9 +99,25 @@ async def job_of(client: httpx.AsyncClient, response: httpx.Response) -> dict[st
     return job
 
 
+async def until_404(replica: httpx.AsyncClient, code: str, seconds: float = 2.0) -> None:
+    """Wait for `replica` to have heard the last announcement (its listener is a task)."""
+    deadline = time.monotonic() + seconds
+    while (await replica.get(f"/{code}")).status_code != 404:
+        assert time.monotonic() < deadline, f"{code} still answered after {seconds} s"
+        await asyncio.sleep(0.01)
+
+
 async def test_5000_links_by_tag_answer_404_on_every_replica_after_the_job(
-    serve_api: ServeApi, api_settings: Settings, queue: Queue, app_db: psycopg.Connection
+    serve_api: ServeApi,
+    api_settings: Settings,
+    queue: Queue,
+    app_db: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Each replica's own copies never expire here: only the job's announcements on
+    # links:changed can drop them, and only its deletes of the link:{code} keys the
+    # shared copies. Either one missing leaves 302s below.
+    monkeypatch.setattr(local_cache, "time", SimpleNamespace(monotonic=lambda: 1000.0))
     async with serve_api(api_settings) as first, serve_api(api_settings) as second:
         codes = await make_links(first, 5000, ["campaign"])
         kept = await make_links(first, 3, ["other"])
@@ -124,6 +144,7 @@ async def test_5000_links_by_tag_answer_404_on_every_replica_after_the_job(
         )
         assert done["started_at"] and done["finished_at"]
         for replica in (first, second):
+            await until_404(replica, codes[-1])  # the last chunk's announcement was heard
             for code in codes:
                 assert (await replica.get(f"/{code}")).status_code == 404, code
             for code in kept:
