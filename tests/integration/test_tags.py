@@ -276,3 +276,32 @@ async def test_another_keys_tags_are_invisible(
     by_codes = await client.post("/api/links/bulk-delete", json={"codes": [their_link["code"]]})
     assert by_tag.json() == by_codes.json() == {"deleted": 0}
     assert (await client.get(f"/api/links/{their_link['code']}", headers=theirs)).status_code == 200
+
+
+async def test_a_rename_reaches_the_webhooks_as_link_updated_events(
+    client: httpx.AsyncClient, app_db: psycopg.Connection
+) -> None:
+    link = await create(client, ["old", "x"])
+    owner = app_db.execute(
+        "SELECT owner_id FROM links WHERE code = %s", (link["code"],)
+    ).fetchone()[0]
+    app_db.execute(
+        "INSERT INTO webhooks (owner_id, url, events, secret)"
+        " VALUES (%s, 'https://hooks.example.org/x', ARRAY['link.updated'], 'whsec_c2VjcmV0')",
+        (owner,),
+    )
+    assert (await client.patch("/api/tags/old", json={"name": "new"})).status_code == 200
+    assert (await client.delete("/api/tags/x")).status_code == 204
+
+    payloads = [
+        payload
+        for (payload,) in app_db.execute(
+            "SELECT payload FROM webhook_deliveries ORDER BY id"
+        ).fetchall()
+    ]
+    assert [p["type"] for p in payloads] == ["link.updated", "link.updated"]
+    assert [p["data"]["changes"] for p in payloads] == [
+        {"tags": {"old": ["old", "x"], "new": ["new", "x"]}},
+        {"tags": {"old": ["new", "x"], "new": ["new"]}},
+    ]
+    assert {p["data"]["code"] for p in payloads} == {link["code"]}
