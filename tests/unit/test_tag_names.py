@@ -1,11 +1,15 @@
 """Tag normalisation (api/shortener/tags/names.py) and its place in the link bodies."""
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from shortener.links.models import BulkDelete, LinkCreate, LinkUpdate
+from shortener.links.store import StoredLink
+from shortener.links.target import Target
 from shortener.tags.names import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
@@ -88,3 +92,16 @@ def test_a_bulk_delete_names_exactly_one_selection() -> None:
     for body in ({}, {"tag": "a", "codes": ["x"]}, {"codes": []}, {"codes": ["no/slash"]}):
         with pytest.raises(ValidationError):
             BulkDelete.model_validate(body)
+
+
+def test_tags_stay_out_of_the_cached_redirect_entry() -> None:
+    """Tagging never touches the redirect path: a tag change needs no cache drop."""
+    now = datetime.now(UTC)
+    stored = StoredLink(
+        id=1, code="abc", url="https://example.org/", owner_id=1, is_alias=False,
+        created_at=now, updated_at=now, expires_at=None, max_visits=None, visit_count=0,
+        redirect_type=302, forward_query=False, tags=["secret-campaign"], visits=0,
+    )  # fmt: skip
+    target = Target.of(stored)
+    assert "tags" not in Target.__dataclass_fields__
+    assert "secret-campaign" not in target.encode()
