@@ -20,6 +20,7 @@ from shortener.clicks.agents import agent_parser
 from shortener.clicks.metrics import refresh_stream_gauges
 from shortener.clicks.record import ClickRecorder
 from shortener.health.routes import router as health_router
+from shortener.jobs.routes import router as jobs_router
 from shortener.keys.routes import router as keys_router
 from shortener.links.local_cache import follow_link_changes
 from shortener.links.lookup import LinkLookup
@@ -36,6 +37,7 @@ from shortener.redirects.unlock import UnlockAttempts
 from shortener.request_ids import BindRequestIds
 from shortener.settings import ConfigurationError, Settings
 from shortener.stats.routes import router as stats_router
+from shortener.tags.routes import router as tags_router
 from shortener.webhooks.routes import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -131,6 +133,8 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(links_router)
     app.include_router(stats_router)
+    app.include_router(tags_router)
+    app.include_router(jobs_router)
     app.include_router(qr_router)
     app.include_router(webhooks_router)
     app.include_router(keys_router)

@@ -136,7 +136,7 @@ def test_invalid_fields_are_shown_beside_them_on_a_phone(phone: PageSession, api
 
     # A field inside the closed options opens them to show its error.
     page.get_by_label("Long URL").fill(f"{TARGET_SITE}/ok")
-    page.get_by_text("Options: alias, expiry, visit limit").click()
+    page.get_by_text("Options: alias, tags, expiry, visit limit").click()
     page.get_by_label("Alias (optional)").fill("api")
     page.get_by_role("button", name="Shorten").click()
     expect(page.locator("#shorten-alias-error")).to_contain_text("reserved")
@@ -227,7 +227,7 @@ def test_protect_a_link_with_a_password_then_remove_it(
 ) -> None:
     page = signed_in(session, api_key)
     page.get_by_label("Long URL").fill(f"{TARGET_SITE}/guarded")
-    page.get_by_text("Options: alias, expiry, visit limit, password").click()
+    page.get_by_text("Options: alias, tags, expiry, visit limit, password").click()
     page.get_by_label("Password (optional)").fill("abc")  # too short: named beside it
     page.get_by_role("button", name="Shorten").click()
     expect(page.locator("#shorten-password-error")).to_contain_text("at least 4")
@@ -277,6 +277,52 @@ def test_a_read_only_key_sees_no_create_edit_or_delete(
     page.get_by_role("button", name="Use this key").click()
     expect(page.locator("#shorten-section")).to_be_visible()
     expect(page.locator("#key-read-only")).to_be_hidden()
+
+
+def test_tags_on_create_filter_the_list_and_are_edited(
+    session: PageSession, api_key: str, client: httpx.Client
+) -> None:
+    other = client.post("/api/links", json={"url": f"{TARGET_SITE}/untagged"}).json()["code"]
+    page = signed_in(session, api_key)
+
+    # Create with tags (normalised by the API): the list shows them as buttons.
+    page.get_by_text("Options: alias, tags, expiry, visit limit").click()
+    page.get_by_label("Long URL").fill(f"{TARGET_SITE}/tagged")
+    page.get_by_label("Tags (optional, separated by commas)").fill("Spring Sale, promo")
+    page.get_by_role("button", name="Shorten").click()
+    expect(page.locator("#result")).to_be_visible()
+    code = page.locator("#result-link").inner_text().rsplit("/", 1)[-1]
+    assert client.get(f"/api/links/{code}").json()["tags"] == ["promo", "spring-sale"]
+    expect(page.get_by_role("button", name="Show links tagged spring-sale")).to_be_visible()
+
+    # Click a tag: only its links; "Show all links" brings the others back.
+    page.get_by_role("button", name="Show links tagged promo").click()
+    expect(page.locator("#links-filter-tag")).to_have_text("promo")
+    expect(page.get_by_role("button", name=f"Details of {code}")).to_be_visible()
+    expect(page.get_by_role("button", name=f"Details of {other}")).to_have_count(0)
+    page.get_by_role("button", name="Show all links").click()
+    expect(page.get_by_role("button", name=f"Details of {other}")).to_be_visible()
+
+    # Type a tag: an invalid one is explained beside the field.
+    page.get_by_label("Only links tagged").fill("no/slashes")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#links-tag-error")).to_contain_text("a tag is a-z")
+
+    # Edit the tags on the link: saved (PATCH), shown, and in the history.
+    page.get_by_label("Only links tagged").fill("")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("button", name=f"Details of {code}").press("Enter")
+    tags = page.get_by_label("Tags (separated by commas; empty: none)")
+    expect(tags).to_have_value("promo, spring-sale")
+    tags.fill("summer")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#edit-status")).to_have_text("Saved.")
+    assert client.get(f"/api/links/{code}").json()["tags"] == ["summer"]
+    expect(page.locator("#history li").nth(0)).to_contain_text("tags: promo, spring-sale → summer")
+    tags.fill("")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#edit-status")).to_have_text("Saved.")
+    assert client.get(f"/api/links/{code}").json()["tags"] == []
     assert_no_csp_violations(session, page)
 
 

@@ -1,8 +1,11 @@
-"""python -m shortener_worker [run | health | enqueue JOB [--grace-seconds N | --retention-days N]]
+"""python -m shortener_worker [run | health | enqueue JOB [--grace-seconds N | --retention-days N
+                                                        | --job-id N]]
 
 run     (default) the RQ worker with its schedulers; the `worker` service's command
 health  exit 0 if this container's worker and cron scheduler are heartbeating (the healthcheck)
 enqueue put a named job on the queue (operators, tests); prints the job id
+        (bulk-delete --job-id N: run a key's bulk delete again, e.g. after a failure; it
+        deletes what is left)
 """
 
 import argparse
@@ -30,21 +33,31 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     enqueue.add_argument(
         "--retention-days", type=int, default=None, help="purge-old-clicks: override retention"
     )
+    enqueue.add_argument(
+        "--job-id", type=int, default=None, help="bulk-delete: the background job's id"
+    )
     enqueue.add_argument("--wait", type=float, default=0, help="seconds to wait for the result")
     args = parser.parse_args(argv)
     if args.command == "enqueue":
         for option, job in (
             ("grace_seconds", "purge-expired-links"),
             ("retention_days", "purge-old-clicks"),
+            ("job_id", "bulk-delete"),
         ):
             if getattr(args, option) is not None and args.job != job:
                 parser.error(f"--{option.replace('_', '-')} applies to {job} only")
+        if args.job == "bulk-delete" and args.job_id is None:
+            parser.error("bulk-delete needs --job-id")
     return args
 
 
 def job_arguments(args: argparse.Namespace) -> dict[str, int]:
     """The job's keyword arguments: only the options given, so defaults come from settings."""
-    options = {"grace_seconds": args.grace_seconds, "retention_days": args.retention_days}
+    options = {
+        "grace_seconds": args.grace_seconds,
+        "retention_days": args.retention_days,
+        "job_id": args.job_id,
+    }
     return {name: value for name, value in options.items() if value is not None}
 
 

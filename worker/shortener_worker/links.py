@@ -81,17 +81,27 @@ DELETE FROM webhook_deliveries WHERE id IN (
 )
 """
 
+# Background jobs (bulk deletes) finished longer ago than the retention: their owner has
+# had the time to read how they ended. Queued and running ones stay.
+PRUNE_JOBS = """
+DELETE FROM background_jobs WHERE id IN (
+    SELECT id FROM background_jobs
+    WHERE state IN ('done', 'failed') AND finished_at < now() - %s
+    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+)
+"""
+
 
 def prune_history(retention_days: int | None = None) -> int:
-    """Delete links' history (link_events) and webhook deliveries made or given up (not the
-    pending ones) older than the retention; return how many rows. Batches with SKIP
-    LOCKED, as the other purges: two runs at once share the work."""
+    """Delete links' history (link_events), webhook deliveries made or given up (not the
+    pending ones) and finished background jobs older than the retention; return how many
+    rows. Batches with SKIP LOCKED, as the other purges: two runs at once share the work."""
     settings = current_settings()
     age = timedelta(
         days=settings.history_retention_days if retention_days is None else retention_days
     )
     pruned = 0
-    for statement in (PRUNE_EVENTS, PRUNE_DELIVERIES):
+    for statement in (PRUNE_EVENTS, PRUNE_DELIVERIES, PRUNE_JOBS):
         while True:
             with database(settings) as conn:
                 deleted = conn.execute(statement, (age, PURGE_BATCH)).rowcount

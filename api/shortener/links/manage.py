@@ -35,6 +35,7 @@ from shortener.links.store import (
 from shortener.links.targets import TargetPolicy, TargetRejected, normalise_target
 from shortener.problems import Problem, field_errors, invalid_field
 from shortener.settings import Settings
+from shortener.tags.names import InvalidTag, normalise_tag
 
 
 def present(link: StoredLink, settings: Settings) -> Link:
@@ -52,6 +53,7 @@ def present(link: StoredLink, settings: Settings) -> Link:
         forward_query=link.forward_query,
         protected=link.protected,
         allow_indexing=link.allow_indexing,
+        tags=link.tags,
     )
 
 
@@ -83,6 +85,7 @@ async def _new_link(owner_id: int, request: LinkCreate, url: str) -> NewLink:
         forward_query=request.forward_query,
         allow_indexing=request.allow_indexing,
         password_hash=await hash_password(request.password) if request.password else None,
+        tags=request.tags,
     )
 
 
@@ -247,15 +250,35 @@ def decode_cursor(cursor: str) -> int:
         raise invalid_field("cursor", "is not a cursor this API returned") from None
 
 
+def filter_tags(raw: list[str] | None) -> list[str] | None:
+    """The `tag` query parameters, normalised as stored; an invalid one is a 422 (no link
+    can have it, and a typo should not look like an empty result)."""
+    if not raw:
+        return None
+    try:
+        return sorted({normalise_tag(tag) for tag in raw})
+    except InvalidTag as invalid:
+        raise invalid_field("tag", str(invalid)) from None
+
+
 async def list_links(
-    backends: Backends, owner_id: int, cursor: str | None, limit: int, text: str | None
+    backends: Backends,
+    owner_id: int,
+    cursor: str | None,
+    limit: int,
+    text: str | None,
+    tags: list[str] | None = None,
+    match: str = "all",
 ) -> tuple[list[StoredLink], str | None]:
     before = decode_cursor(cursor) if cursor else None
     if text and "\x00" in text:
         raise invalid_field("q", "must not contain NUL characters")
+    wanted = filter_tags(tags)
     async with backends.database.connection() as conn:
         # One extra row says whether another page exists.
-        rows = await list_owned_links(conn, owner_id, before_id=before, limit=limit + 1, text=text)
+        rows = await list_owned_links(
+            conn, owner_id, before_id=before, limit=limit + 1, text=text, tags=wanted, match=match
+        )
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
     return page, next_cursor
@@ -271,6 +294,8 @@ async def update_link(
 ) -> StoredLink:
     _could_be_a_code(code)
     changes = patch.model_dump(include=patch.model_fields_set)
+    if "tags" in changes and changes["tags"] is None:
+        changes["tags"] = []  # null clears: the column holds a set, never NULL
     if "url" in changes:
         changes["url"] = normalised_url(changes["url"], policy)
     if "password" in changes:

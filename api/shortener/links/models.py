@@ -3,12 +3,13 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shortener.links.codes import ALIAS_PATTERN
+from shortener.links.codes import ALIAS_PATTERN, CODE_PATTERN
 from shortener.links.passwords import MAX_LENGTH as PASSWORD_MAX
 from shortener.links.passwords import MIN_LENGTH as PASSWORD_MIN
 from shortener.links.targets import MAX_URL_LENGTH
+from shortener.tags.names import MAX_TAGS, InvalidTag, normalise_tag, normalise_tags
 from shortener.timestamps import Timestamp
 
 RedirectType = Literal[301, 302, 307, 308]
@@ -16,8 +17,9 @@ RedirectType = Literal[301, 302, 307, 308]
 # without regard to case, so that no alias even looks like one).
 RESERVED_ALIASES = frozenset(
     {"api", "health", "metrics", "docs", "static", "favicon.ico", "robots.txt", "nginx-health"}
-    # /api/links/batch is an endpoint: an alias "batch" would be unreachable by the API.
-    | {"batch"}
+    # /api/links/batch and /api/links/bulk-delete are endpoints: an alias "batch" would be
+    # unreachable by the API.
+    | {"batch", "bulk-delete"}
 )
 MAX_VISITS_LIMIT = 2**31 - 1
 BATCH_LIMIT = 1000
@@ -29,6 +31,22 @@ EXAMPLE_URL = "https://example.org/a/long/path?with=query"
 # for a boolean, "10" for an integer (schemathesis' negative-data check holds us to it);
 # a number for `expires_at` (Timestamp, shortener/timestamps.py).
 StrictFlag = Annotated[bool, Field(strict=True)]
+# As sent: normalised (tags/names.py) by the validators below, where a duplicate counts
+# once; the raw list is bounded so that a huge body is refused before any work.
+RawTags = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=10 * MAX_TAGS)]
+TAGS_DESCRIPTION = (
+    "Up to 10 tags, each 1-32 of a-z 0-9 - _ . : after normalising (trimmed, lower case, "
+    "inner whitespace as '-'); duplicates count once."
+)
+
+
+def _normalised_tags(tags: list[str] | None) -> list[str] | None:
+    if tags is None:
+        return None
+    try:
+        return normalise_tags(tags)
+    except InvalidTag as invalid:
+        raise ValueError(str(invalid)) from None
 
 
 def _future(expires_at: datetime | None) -> datetime | None:
@@ -93,6 +111,7 @@ class LinkCreate(BaseModel):
         description="Let search engines index the redirect (otherwise it says "
         "`X-Robots-Tag: noindex`).",
     )
+    tags: RawTags = Field(default_factory=list, description=TAGS_DESCRIPTION)
 
     @field_validator("alias")
     @classmethod
@@ -106,10 +125,15 @@ class LinkCreate(BaseModel):
     def _expiry_in_future(cls, expires_at: datetime | None) -> datetime | None:
         return _future(expires_at)
 
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: list[str]) -> list[str]:
+        return _normalised_tags(tags) or []
+
 
 class LinkUpdate(BaseModel):
-    """Only the fields present change; `expires_at`, `max_visits` and `password` may be null
-    to clear."""
+    """Only the fields present change; `expires_at`, `max_visits`, `password` and `tags` may
+    be null to clear. `tags` replaces the link's whole set."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -130,11 +154,17 @@ class LinkUpdate(BaseModel):
         description="A new password; null removes the protection.",
     )
     allow_indexing: StrictFlag = None  # type: ignore[assignment]
+    tags: RawTags | None = Field(None, description=TAGS_DESCRIPTION + " Null: none.")
 
     @field_validator("expires_at")
     @classmethod
     def _expiry_in_future(cls, expires_at: datetime | None) -> datetime | None:
         return _future(expires_at)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: list[str] | None) -> list[str] | None:
+        return _normalised_tags(tags)
 
 
 class Link(BaseModel):
@@ -153,6 +183,7 @@ class Link(BaseModel):
     forward_query: bool
     protected: bool = Field(description="A password protects the link (never shown).")
     allow_indexing: bool
+    tags: list[str] = Field(description="Normalised, sorted.", examples=[["sale", "spring"]])
 
 
 class LinkPage(BaseModel):
@@ -206,7 +237,7 @@ class LinkEventOut(BaseModel):
     changes: dict[str, FieldChange] = Field(
         description="Each field that changed: url, expires_at, max_visits, redirect_type, "
         "forward_query, protected, password_set_at (a new password; never the password "
-        "or its hash), allow_indexing."
+        "or its hash), allow_indexing, tags."
     )
 
 
@@ -215,3 +246,45 @@ class HistoryPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next (older) page; null on the last page."
     )
+
+
+BULK_CODES_LIMIT = 10_000
+
+
+class BulkDelete(BaseModel):
+    """Exactly one of `tag` and `codes`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"tag": "spring-sale"}, {"codes": ["aB3dE9x", "x-1"]}]},
+    )
+
+    tag: str | None = Field(
+        None, max_length=100, description="Delete every link of yours with this tag."
+    )
+    codes: list[Annotated[str, Field(pattern=f"^{CODE_PATTERN.pattern}$")]] | None = Field(
+        None,
+        min_length=1,
+        max_length=BULK_CODES_LIMIT,
+        description="Delete these links of yours (codes of no link of yours are skipped).",
+    )
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, tag: str | None) -> str | None:
+        if tag is None:
+            return None
+        try:
+            return normalise_tag(tag)
+        except InvalidTag as invalid:
+            raise ValueError(str(invalid)) from None
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> "BulkDelete":
+        if (self.tag is None) == (self.codes is None):
+            raise ValueError("give exactly one of `tag` and `codes`")
+        return self
+
+
+class BulkDeleted(BaseModel):
+    deleted: int = Field(description="Links deleted (in the request: at most 1000).")

@@ -3,17 +3,21 @@
 Every route needs an API key and sees only that key's links.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from shortener.dependencies import BackendsDep, SettingsDep, require_json
+from shortener.jobs.models import Job, present_job
 from shortener.keys.auth import AUTH_ERRORS, LinksRead, LinksWrite
 from shortener.links import manage
+from shortener.links.bulk_delete import Selection, bulk_delete
 from shortener.links.dependencies import LinkLookupDep, TargetPolicyDep
 from shortener.links.models import (
     BatchCreate,
     BatchResult,
+    BulkDelete,
+    BulkDeleted,
     HistoryPage,
     Link,
     LinkCreate,
@@ -22,6 +26,7 @@ from shortener.links.models import (
     LinkUpdate,
 )
 from shortener.problems import problem_doc
+from shortener.tags.names import MAX_TAGS
 
 router = APIRouter(prefix="/api/links", tags=["links"])
 JsonBody = [Depends(require_json)]
@@ -86,6 +91,35 @@ async def create_links(
     return await manage.create_links_batch(backends, links, settings, policy, owner, body.links)
 
 
+@router.post(
+    "/bulk-delete",
+    summary="Delete your links with a tag, or a list of them",
+    dependencies=JsonBody,
+    responses={
+        202: {"description": "More than 1000 links: a job deletes them", "model": Job},
+        503: problem_doc("Cache unreachable: nothing deleted"),
+        **AUTH_ERRORS,
+        **BODY_ERRORS,
+        **INVALID,
+    },
+)
+async def bulk_delete_links(
+    body: BulkDelete,
+    response: Response,
+    owner: LinksWrite,
+    backends: BackendsDep,
+    links: LinkLookupDep,
+    settings: SettingsDep,
+) -> BulkDeleted | Job:
+    selection = Selection(tag=body.tag, codes=body.codes)
+    outcome = await bulk_delete(backends, links, settings, owner, selection)
+    if outcome.job is None:
+        return BulkDeleted(deleted=outcome.deleted)
+    response.status_code = 202
+    response.headers["Location"] = f"/api/jobs/{outcome.job.id}"
+    return present_job(outcome.job)
+
+
 @router.get("", summary="List your links, newest first", responses={**AUTH_ERRORS, **INVALID})
 async def list_links(
     owner: LinksRead,
@@ -96,8 +130,16 @@ async def list_links(
     q: Annotated[
         str | None, Query(max_length=200, description="Text to find in the URL or alias.")
     ] = None,
+    tag: Annotated[
+        list[Annotated[str, Query(max_length=100)]] | None,
+        Query(max_length=MAX_TAGS, description="Only links with these tags (repeatable)."),
+    ] = None,
+    match: Annotated[
+        Literal["all", "any"],
+        Query(description="`all`: links with every `tag`; `any`: with at least one."),
+    ] = "all",
 ) -> LinkPage:
-    page, next_cursor = await manage.list_links(backends, owner, cursor, limit, q)
+    page, next_cursor = await manage.list_links(backends, owner, cursor, limit, q, tag, match)
     return LinkPage(
         items=[manage.present(link, settings) for link in page], next_cursor=next_cursor
     )

@@ -4,7 +4,7 @@ Every query a key makes is scoped by `owner_id`, so one key can never see or cha
 another key's links (they simply do not exist for it: 404, not 403).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from shortener.links.codes import new_code
 CODE_ATTEMPTS = 5
 COLUMNS = sql.SQL(
     "id, code, url, owner_id, is_alias, created_at, updated_at, expires_at, max_visits, "
-    "visit_count, redirect_type, forward_query, allow_indexing, "
+    "visit_count, redirect_type, forward_query, allow_indexing, tags, "
     # Whether a password protects the link; the hash itself is read only by find_unlock.
     "password_hash IS NOT NULL AS protected, "
     # People's clicks ingested by the worker's analytics (click_totals): the link's
@@ -42,6 +42,7 @@ class StoredLink:
     forward_query: bool
     allow_indexing: bool
     protected: bool
+    tags: list[str]
     visits: int
 
 
@@ -55,6 +56,8 @@ class NewLink:
     forward_query: bool = False
     allow_indexing: bool = False
     password_hash: str | None = None  # links/passwords.py; None: not protected
+    # Normalised and sorted (tags/names.py).
+    tags: list[str] = field(default_factory=list)
 
 
 class CodeSpaceExhausted(Exception):
@@ -64,9 +67,9 @@ class CodeSpaceExhausted(Exception):
 INSERT = sql.SQL(
     """
     INSERT INTO links (code, url, owner_id, is_alias, expires_at, max_visits,
-                       redirect_type, forward_query, allow_indexing,
+                       redirect_type, forward_query, allow_indexing, tags,
                        password_hash, password_set_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::text[],
             %s, CASE WHEN %s::text IS NULL THEN NULL ELSE now() END)
     ON CONFLICT (code) DO NOTHING
     RETURNING {columns}
@@ -85,6 +88,7 @@ def _insert_parameters(link: NewLink, code: str, alias: bool) -> tuple[Any, ...]
         link.redirect_type,
         link.forward_query,
         link.allow_indexing,
+        link.tags,
         link.password_hash,
         link.password_hash,
     )
@@ -181,11 +185,24 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# The tag filters (the GIN index links_tags_idx answers both): all of the tags, any of them.
+TAG_MATCH = {"all": sql.SQL("tags @> %(tags)s::text[]"), "any": sql.SQL("tags && %(tags)s::text[]")}
+
+
 async def list_owned_links(
-    conn: AsyncConnection, owner_id: int, *, before_id: int | None, limit: int, text: str | None
+    conn: AsyncConnection,
+    owner_id: int,
+    *,
+    before_id: int | None,
+    limit: int,
+    text: str | None,
+    tags: list[str] | None = None,
+    match: str = "all",
 ) -> list[StoredLink]:
-    """A page of the owner's links, newest first, older than `before_id` (keyset paging)."""
+    """A page of the owner's links, newest first, older than `before_id` (keyset paging),
+    with all (`match="all"`) or any of `tags` when given."""
     pattern = f"%{_escape_like(text)}%" if text else None
+    tag_filter = TAG_MATCH[match] if tags else sql.SQL("true")
     async with conn.cursor(row_factory=class_row(StoredLink)) as cur:
         await cur.execute(
             sql.SQL(
@@ -195,11 +212,18 @@ async def list_owned_links(
                   AND (%(before)s::bigint IS NULL OR id < %(before)s)
                   AND (%(pattern)s::text IS NULL
                        OR url ILIKE %(pattern)s OR (is_alias AND code ILIKE %(pattern)s))
+                  AND {tag_filter}
                 ORDER BY id DESC
                 LIMIT %(limit)s
                 """
-            ).format(columns=COLUMNS),
-            {"owner": owner_id, "before": before_id, "pattern": pattern, "limit": limit},
+            ).format(columns=COLUMNS, tag_filter=tag_filter),
+            {
+                "owner": owner_id,
+                "before": before_id,
+                "pattern": pattern,
+                "limit": limit,
+                "tags": tags,
+            },
         )
         return await cur.fetchall()
 
@@ -215,6 +239,7 @@ async def lock_owned_row(conn: AsyncConnection, owner_id: int, code: str) -> dic
     return row[0] if row else None
 
 
+# Plain columns; tags and the password have statements of their own below.
 UPDATABLE = ("url", "expires_at", "max_visits", "redirect_type", "forward_query", "allow_indexing")
 
 
@@ -233,6 +258,8 @@ async def update_owned_link(
                 "CASE WHEN %(password_hash)s::text IS NULL THEN NULL ELSE now() END"
             )
         )
+    if "tags" in changes:  # typed: an empty list alone would be an unknown type
+        assignments.append(sql.SQL("tags = %(tags)s::text[]"))
     assignments.append(sql.SQL("updated_at = now()"))
     async with conn.cursor(row_factory=class_row(StoredLink)) as cur:
         await cur.execute(

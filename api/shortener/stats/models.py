@@ -1,4 +1,4 @@
-"""The stats endpoint's response."""
+"""The stats endpoints' responses."""
 
 from datetime import date
 
@@ -22,8 +22,9 @@ class Referrer(BaseModel):
     clicks: int
 
 
-class LinkStats(BaseModel):
-    code: str
+class ClickStats(BaseModel):
+    """Clicks over a set of links: one link's, or a tag's (the sum over its links)."""
+
     # `from` is a Python keyword: the field is from_, serialised as "from".
     from_: date = Field(serialization_alias="from")
     to: date
@@ -31,3 +32,12 @@ class LinkStats(BaseModel):
     in_range: Counts
     days: list[Day] = Field(description="Every day of the range, zero-filled, oldest first.")
     top_referrers: list[Referrer] = Field(description="Up to 10, most clicks first, in range.")
+
+
+class LinkStats(ClickStats):
+    code: str
+
+
+class TagStats(ClickStats):
+    tag: str
+    links: int = Field(description="The tag's links now (deleted links' clicks are gone).")

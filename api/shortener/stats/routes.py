@@ -1,73 +1,27 @@
 """GET /api/links/{code}/stats: a link's clicks, per day and by referrer."""
 
-from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from shortener.dependencies import BackendsDep
 from shortener.keys.auth import AUTH_ERRORS, StatsRead
 from shortener.links.manage import read_link
-from shortener.problems import invalid_field, problem_doc
-from shortener.stats import store
-from shortener.stats.models import Counts, Day, LinkStats, Referrer
-from shortener.timestamps import IsoDate
+from shortener.problems import problem_doc
+from shortener.stats.models import LinkStats
+from shortener.stats.sums import RANGE_ERRORS, FromDay, ToDay, click_stats, stats_range
 
 router = APIRouter(prefix="/api/links", tags=["stats"])
-
-DEFAULT_DAYS = 30
-MAX_DAYS = 366
-
-
-def stats_range(first: date | None, last: date | None) -> tuple[date, date]:
-    """The requested UTC days; by default the last 30 days up to today."""
-    last = last or datetime.now(UTC).date()
-    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
-    if first > last:
-        raise invalid_field("from", "must not be after `to`")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise invalid_field("from", f"the range may span at most {MAX_DAYS} days")
-    return first, last
-
-
-def counts(clicks: int, bots: int) -> Counts:
-    return Counts(clicks=clicks, humans=clicks - bots, bots=bots)
 
 
 @router.get(
     "/{code}/stats",
     summary="A link's clicks: totals, per day (zero-filled), top referrers, humans vs bots",
     response_model_by_alias=True,
-    responses={
-        **AUTH_ERRORS,
-        404: problem_doc("No such link for this key"),
-        422: problem_doc("Invalid range"),
-    },
+    responses={**AUTH_ERRORS, 404: problem_doc("No such link for this key"), **RANGE_ERRORS},
 )
 async def link_stats(
-    code: str,
-    owner: StatsRead,
-    backends: BackendsDep,
-    first: Annotated[
-        IsoDate | None,
-        Query(alias="from", description="First UTC day, YYYY-MM-DD (default: 29 days ago)."),
-    ] = None,
-    last: Annotated[
-        IsoDate | None, Query(alias="to", description="Last UTC day, YYYY-MM-DD (default: today).")
-    ] = None,
+    code: str, owner: StatsRead, backends: BackendsDep, first: FromDay = None, last: ToDay = None
 ) -> LinkStats:
     first, last = stats_range(first, last)
     link = await read_link(backends, owner, code)
     async with backends.database.connection() as conn:
-        total, total_bots = await store.all_time(conn, link.id)
-        days = await store.daily(conn, link.id, first, last)
-        referrers = await store.top_referrers(conn, link.id, first, last)
-    return LinkStats(
-        code=link.code,
-        from_=first,
-        to=last,
-        all_time=counts(total, total_bots),
-        in_range=counts(sum(d[1] for d in days), sum(d[2] for d in days)),
-        days=[Day(day=day, clicks=clicks, bots=bots) for day, clicks, bots in days],
-        top_referrers=[Referrer(host=host, clicks=clicks) for host, clicks in referrers],
-    )
+        return LinkStats(code=link.code, **await click_stats(conn, [link.id], first, last))

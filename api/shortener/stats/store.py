@@ -1,4 +1,7 @@
-"""SQL over the analytics tables (api/migrations/0003_clicks.sql), read-only."""
+"""SQL over the analytics tables (api/migrations/0003_clicks.sql), read-only.
+
+Each function sums over a set of links: one link's stats, or a tag's (its links').
+"""
 
 from datetime import date
 
@@ -7,42 +10,46 @@ from psycopg import AsyncConnection
 TOP_REFERRERS = 10
 
 
-async def all_time(conn: AsyncConnection, link_id: int) -> tuple[int, int]:
+async def all_time(conn: AsyncConnection, link_ids: list[int]) -> tuple[int, int]:
     cursor = await conn.execute(
-        "SELECT clicks, bot_clicks FROM click_totals WHERE link_id = %s", (link_id,)
+        "SELECT coalesce(sum(clicks), 0)::bigint, coalesce(sum(bot_clicks), 0)::bigint "
+        "FROM click_totals WHERE link_id = ANY(%s)",
+        (link_ids,),
     )
     row = await cursor.fetchone()
     return (row[0], row[1]) if row else (0, 0)
 
 
 async def daily(
-    conn: AsyncConnection, link_id: int, first: date, last: date
+    conn: AsyncConnection, link_ids: list[int], first: date, last: date
 ) -> list[tuple[date, int, int]]:
     """(day, clicks, bot clicks) for every day from first to last, zero-filled."""
     cursor = await conn.execute(
         """
-        SELECT d.day::date, coalesce(c.clicks, 0), coalesce(c.bot_clicks, 0)
+        SELECT d.day::date, coalesce(sum(c.clicks), 0)::bigint,
+               coalesce(sum(c.bot_clicks), 0)::bigint
         FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d(day)
-        LEFT JOIN click_days c ON c.link_id = %(link)s AND c.day = d.day::date
+        LEFT JOIN click_days c ON c.link_id = ANY(%(links)s) AND c.day = d.day::date
+        GROUP BY d.day
         ORDER BY d.day
         """,
-        {"first": first, "last": last, "link": link_id},
+        {"first": first, "last": last, "links": link_ids},
     )
     return await cursor.fetchall()
 
 
 async def top_referrers(
-    conn: AsyncConnection, link_id: int, first: date, last: date
+    conn: AsyncConnection, link_ids: list[int], first: date, last: date
 ) -> list[tuple[str, int]]:
     cursor = await conn.execute(
         """
         SELECT referrer_host, sum(clicks)::bigint AS clicks
         FROM click_referrers
-        WHERE link_id = %s AND day BETWEEN %s AND %s
+        WHERE link_id = ANY(%s) AND day BETWEEN %s AND %s
         GROUP BY referrer_host
         ORDER BY clicks DESC, referrer_host
         LIMIT %s
         """,
-        (link_id, first, last, TOP_REFERRERS),
+        (link_ids, first, last, TOP_REFERRERS),
     )
     return await cursor.fetchall()

@@ -63,10 +63,11 @@ export async function createLink(key, fields) {
   return (await call(key, "POST", "/api/links", fields)).json();
 }
 
-export async function listLinks(key, { cursor, q, limit }) {
+export async function listLinks(key, { cursor, q, tag, limit }) {
   const query = new URLSearchParams({ limit: String(limit) });
   if (cursor) query.set("cursor", cursor);
   if (q) query.set("q", q);
+  if (tag) query.set("tag", tag);
   return (await call(key, "GET", `/api/links?${query}`)).json();
 }
 

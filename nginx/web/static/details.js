@@ -4,6 +4,7 @@
 import { deleteLink, linkHistory, linkStats, updateLink } from "./api.js";
 import { drawDays, plural } from "./chart.js";
 import { clearProblems, showProblem } from "./problems.js";
+import { sameTags, tagsFromInput } from "./tags.js";
 import { isoFromLocalInput, localInputFromIso, readable } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -12,7 +13,10 @@ const EVENT_WORDS = { "link.created": "created", "link.updated": "changed", "lin
 
 // "url: https://a → https://b; max_visits: none → 5" (a create lists the values it set).
 function describeChanges(event) {
-  const shown = (value) => (value === null ? "none" : String(value));
+  const shown = (value) => {
+    if (value === null || (Array.isArray(value) && !value.length)) return "none";
+    return Array.isArray(value) ? value.join(", ") : String(value);
+  };
   return Object.entries(event.changes)
     .map(([field, { old, new: now }]) =>
       event.event === "link.created" ? `${field}: ${shown(now)}` : `${field}: ${shown(old)} → ${shown(now)}`,
@@ -74,6 +78,7 @@ export class LinkDetails {
     const form = this.form.elements;
     form.url.value = link.url;
     form.expires_at.value = localInputFromIso(link.expires_at);
+    form.tags.value = (link.tags ?? []).join(", ");
     form.password.value = "";
     form.unprotect.checked = false;
     $("edit-unprotect-field").hidden = !link.protected;
@@ -170,6 +175,8 @@ export class LinkDetails {
       changes.expires_at = isoFromLocalInput(expires);
     }
     const form = this.form.elements;
+    const tags = tagsFromInput(form.tags.value);
+    if (!sameTags(tags, this.link.tags ?? [])) changes.tags = tags.length ? tags : null;
     if (form.password.value) changes.password = form.password.value;
     else if (form.unprotect.checked) changes.password = null;
     if (form.allow_indexing.checked !== this.link.allow_indexing) {

@@ -1,5 +1,6 @@
-// "Your links": newest first, a page at a time with the API's keyset cursor, and a
-// text filter. Each entry opens the link's details.
+// "Your links": newest first, a page at a time with the API's keyset cursor, a text
+// filter and a tag filter (typed, or a link's tag clicked). Each entry opens the link's
+// details.
 
 import { listLinks } from "./api.js";
 import { plural } from "./chart.js";
@@ -20,13 +21,27 @@ export class LinkList {
     this.more = document.getElementById("links-more");
     this.cursor = null;
     this.query = "";
+    this.tag = "";
     this.lastError = null;
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.query = this.form.elements.q.value.trim();
-      this.reload();
+      this.filterByTag(this.form.elements.tag.value.trim());
+    });
+    document.getElementById("links-filter-clear").addEventListener("click", () => {
+      this.filterByTag("");
+      this.form.elements.tag.focus();
     });
     this.more.addEventListener("click", () => this.loadPage({ focusNew: true }));
+  }
+
+  // The API normalises the tag (and says what is wrong with it, beside the field).
+  filterByTag(tag) {
+    this.tag = tag;
+    this.form.elements.tag.value = tag;
+    document.getElementById("links-filter-tag").textContent = tag;
+    document.getElementById("links-filter").hidden = !tag;
+    return this.reload();
   }
 
   async reload() {
@@ -40,7 +55,12 @@ export class LinkList {
     clearProblems(this.form);
     let page;
     try {
-      page = await listLinks(this.session.key(), { cursor: this.cursor, q: this.query, limit: PAGE_SIZE });
+      page = await listLinks(this.session.key(), {
+        cursor: this.cursor,
+        q: this.query,
+        tag: this.tag,
+        limit: PAGE_SIZE,
+      });
     } catch (error) {
       this.lastError = error;
       if (!this.session.unauthorized(error)) showProblem(this.form, error);
@@ -51,7 +71,7 @@ export class LinkList {
     this.cursor = page.next_cursor;
     this.more.hidden = !this.cursor;
     this.empty.hidden = this.list.children.length > 0;
-    this.empty.textContent = this.query ? "No link matches." : "No links yet.";
+    this.empty.textContent = this.query || this.tag ? "No link matches." : "No links yet.";
     // After "Show older links" (which may now be hidden), focus moves to the first entry
     // it added rather than getting lost.
     if (focusNew) this.list.children[firstNew]?.querySelector("button")?.focus();
@@ -77,7 +97,24 @@ export class LinkList {
     if (link.max_visits) facts.push(`at most ${plural(link.max_visits, "visit")}`);
     about.textContent = facts.join(" · ");
     item.append(open, target, about);
+    if (link.tags?.length) item.append(this.tagButtons(link.tags));
     return item;
+  }
+
+  // Each tag a button that filters the list by it.
+  tagButtons(tags) {
+    const box = document.createElement("span");
+    box.className = "tags";
+    for (const tag of tags) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "tag";
+      button.textContent = tag;
+      button.setAttribute("aria-label", `Show links tagged ${tag}`);
+      button.addEventListener("click", () => this.filterByTag(tag));
+      box.append(button);
+    }
+    return box;
   }
 
   replace(link) {

@@ -6,6 +6,7 @@ import { LinkDetails } from "./details.js";
 import { forgetKey, keepKey, keyPrefix, storedKey } from "./key.js";
 import { LinkList } from "./links.js";
 import { clearProblems, showProblem } from "./problems.js";
+import { tagsFromInput } from "./tags.js";
 import { isoFromLocalInput } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -103,6 +104,8 @@ function shortenFields() {
   const form = shortenForm.elements;
   const fields = { url: form.url.value.trim() };
   if (form.alias.value.trim()) fields.alias = form.alias.value.trim();
+  const tags = tagsFromInput(form.tags.value);
+  if (tags.length) fields.tags = tags;
   if (form.expires_at.value) fields.expires_at = isoFromLocalInput(form.expires_at.value);
   // As typed: the API says what is wrong with "1.5" or "-3", naming the field.
   if (form.max_visits.value) fields.max_visits = Number(form.max_visits.value);

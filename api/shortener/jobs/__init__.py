@@ -1,0 +1,1 @@
+"""Background jobs: work a key starts that the worker does (bulk deletes; imports later)."""
