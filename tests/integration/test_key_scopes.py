@@ -32,7 +32,14 @@ ANY_KEY = {("get", "/api/keys/current")}
 PUBLIC = {"/api/openapi.json", "/api/docs"}
 TARGET = "https://example.org/keys"
 PAST = "2020-01-01T00:00:00Z"
-PATH_VALUES = {"code": "nOsUcHcOdE", "webhook_id": "1", "delivery_id": "1", "prefix": "nOsUcH00"}
+PATH_VALUES = {
+    "code": "nOsUcHcOdE",
+    "webhook_id": "1",
+    "delivery_id": "1",
+    "prefix": "nOsUcH00",
+    "tag": "no-such-tag",
+    "job_id": "1",
+}
 
 
 def bearer(key: str) -> dict[str, str]:
