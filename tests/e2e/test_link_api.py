@@ -37,7 +37,13 @@ def test_every_endpoint_through_the_proxy(client: httpx.Client) -> None:
 # Outside /api/ the schema's operations are public by design; anything new there must be
 # added here on purpose. Everything under /api/ needs a key (the docs page and the schema
 # are not operations of the schema).
-PUBLIC_OPERATIONS = {("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/{code}")}
+# POST /{code}: the unlock form of a password-protected link (its password is the key).
+PUBLIC_OPERATIONS = {
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("GET", "/{code}"),
+    ("POST", "/{code}"),
+}
 # A body each operation would accept with a key, so a 401 is the key's doing alone.
 VALID_BODIES: dict[tuple[str, str], object] = {
     ("POST", "/api/links"): {"url": "https://example.org/anonymous"},
@@ -45,6 +51,8 @@ VALID_BODIES: dict[tuple[str, str], object] = {
     ("PATCH", "/api/links/{code}"): {"url": "https://example.org/anonymous", "max_visits": 1},
     ("POST", "/api/webhooks"): {"url": "https://hooks.example.org/x", "events": ["link.created"]},
     ("POST", "/api/keys"): {"name": "anonymous", "scopes": ["links:read"]},
+    ("POST", "/api/links/bulk-delete"): {"codes": ["anonymous"]},
+    ("PATCH", "/api/tags/{tag}"): {"name": "anonymous"},
 }
 
 
@@ -70,10 +78,12 @@ def test_link_endpoints_need_a_key(stack: Stack, client: httpx.Client) -> None:
                 .replace("{webhook_id}", "1")
                 .replace("{delivery_id}", "1")
                 .replace("{prefix}", "AbCd1234")
+                .replace("{tag}", "some-tag")
+                .replace("{job_id}", "1")
             )
             response = anonymous.request(method, target_path, json=VALID_BODIES.get((method, path)))
             problem = assert_problem(response, 401)
-            assert problem["type"].endswith("/unauthorized"), (method, path)
+            assert problem["type"].endswith("/unauthorized"), (method, path, problem)
             assert response.headers["www-authenticate"] == "Bearer", (method, path)
         # Redirects stay public: the link answers anyone, GET and HEAD alike.
         for method in ("GET", "HEAD"):
