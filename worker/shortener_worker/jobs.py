@@ -6,6 +6,7 @@ from typing import Any
 from shortener_worker.bulk_delete import delete_links_in_bulk
 from shortener_worker.clicks.ingest import ingest_clicks
 from shortener_worker.clicks.retention import purge_old_clicks
+from shortener_worker.imports import import_links
 from shortener_worker.links import prune_history, purge_expired_links
 
 JOBS: dict[str, Callable[..., Any]] = {
@@ -15,6 +16,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "prune-history": prune_history,
     # Enqueued by the api with a job id (api jobs/queue.py names it by its dotted path).
     "bulk-delete": delete_links_in_bulk,
+    "import": import_links,
 }
 # Run when asked (with a background job's id), never on the schedule (schedule.py).
-ON_DEMAND = frozenset({"bulk-delete"})
+ON_DEMAND = frozenset({"bulk-delete", "import"})
