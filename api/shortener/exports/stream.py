@@ -26,6 +26,8 @@ Encode = Callable[[list[Sequence[Any]]], bytes]
 
 
 def _text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, list):
