@@ -6,6 +6,10 @@
 ALTER TABLE background_jobs DROP CONSTRAINT background_jobs_kind_check;
 ALTER TABLE background_jobs ADD CONSTRAINT background_jobs_kind_check
     CHECK (kind IN ('bulk-delete', 'import'));
+-- When a run last showed it is alive (its start, each chunk, each wait for the quota):
+-- an import queued or running with no sign for a minute lost its worker (SIGKILL, a
+-- crash, RQ's job lost with Redis) and the worker's resume-imports job enqueues it again.
+ALTER TABLE background_jobs ADD COLUMN progressed_at timestamptz;
 
 -- Which file row made the link: the file's SHA-256 (hex, first 32 characters) and the
 -- row's number, "<digest>:<row>". Unique per owner, so a row inserted twice (the same

@@ -317,3 +317,23 @@ async def test_a_links_raw_clicks_as_csv(
     ]
     assert "secret-hash" not in response.text
     assert (await client.get("/api/links/nOsUcH/clicks.csv")).status_code == 404
+
+
+async def test_an_import_whose_worker_died_is_enqueued_again_and_finished(
+    unlimited: httpx.AsyncClient, queue: Queue, app_db: psycopg.Connection
+) -> None:
+    started = await start(unlimited, csv_file(1200))
+    queue.empty()  # the RQ job is lost with its worker; the row says it was running
+    app_db.execute(
+        "UPDATE background_jobs SET state = 'running', progressed_at = now() WHERE id = %s",
+        (started["id"],),
+    )
+    assert worker_imports.resume_imports() == []  # alive a moment ago: left alone
+    app_db.execute(
+        "UPDATE background_jobs SET progressed_at = now() - interval '61 seconds' WHERE id = %s",
+        (started["id"],),
+    )
+    assert worker_imports.resume_imports() == [started["id"]]
+    assert worker_imports.resume_imports() == []  # claimed: not enqueued twice
+    done = await finished(unlimited, queue, started)
+    assert (done["processed"], done["created"]) == (1200, 1200)

@@ -20,6 +20,10 @@ Each chunk counts against the key's creation quota, in the api's Redis key; a ch
 this minute's quota waits for the next minute (the job's timeout leaves room). Redis
 away: the quota is not enforced, as in the api. After each commit the chunk's codes are
 dropped from every replica's cache (a cached "no such link" may be there).
+
+A worker killed mid-import takes its RQ job with it; RQ would notice only at its next
+maintenance (10 minutes). `resume_imports`, every minute, enqueues again an import whose
+run has shown no sign of life for a minute (background_jobs.progressed_at).
 """
 
 import logging
@@ -32,8 +36,9 @@ from psycopg import Connection
 from psycopg.types.json import Jsonb
 from redis import Redis
 from redis.exceptions import RedisError
+from rq import Queue
 
-from shortener_worker.backends import database, redis_connection
+from shortener_worker.backends import current_settings, database, redis_connection
 from shortener_worker.bulk_delete import drop_cached
 
 log = logging.getLogger(__name__)
@@ -50,8 +55,9 @@ QUOTA_WINDOW_SECONDS = 60
 
 START = """
 UPDATE background_jobs
-SET state = 'running', started_at = coalesce(started_at, now()), finished_at = NULL
-WHERE id = %s AND kind = 'import'
+SET state = 'running', started_at = coalesce(started_at, now()), finished_at = NULL,
+    progressed_at = now()
+WHERE id = %s AND kind = 'import' AND state <> 'done'
 RETURNING owner_id, params, request_id, total - processed
 """
 # The job's row locked for the chunk: two runs of one job take turns, never one chunk twice.
@@ -95,10 +101,26 @@ WITH counted AS (
                        skipped = skipped + %(skipped)s, renamed = renamed + %(renamed)s
     WHERE job_id = %(job)s
 )
-UPDATE background_jobs SET processed = processed + %(rows)s,
+UPDATE background_jobs SET processed = processed + %(rows)s, progressed_at = now(),
     errors = CASE WHEN jsonb_array_length(errors) < 50 THEN errors || %(errors)s ELSE errors END
 WHERE id = %(job)s
 """
+
+
+ALIVE = "UPDATE background_jobs SET progressed_at = now() WHERE id = %s"
+# Imports whose run shows no sign of life for STALE_SECONDS (a chunk takes well under a
+# second, a quota wait touches it first): claimed for a new run, which goes on from the
+# last committed chunk. A run that was only slow is harmless: two runs of one job take
+# turns on its row, chunk by chunk, and neither does a chunk twice.
+STALE_SECONDS = 60
+STALE = """
+UPDATE background_jobs SET progressed_at = now()
+WHERE kind = 'import' AND state IN ('queued', 'running')
+  AND coalesce(progressed_at, created_at) < now() - make_interval(secs => %s)
+RETURNING id
+"""
+# As the api enqueues one (api jobs/queue.py).
+JOB_TIMEOUT_SECONDS = 3600
 
 
 class AliasConflict(Exception):
@@ -114,9 +136,14 @@ def import_ref(digest: str, row_number: int) -> str:
     return f"{digest}:{row_number}"
 
 
-def take_quota(cache: Redis, owner_id: int, count: int, per_minute: int) -> None:
+def _alive(job_id: int) -> None:
+    with database() as conn:
+        conn.execute(ALIVE, (job_id,))
+
+
+def take_quota(cache: Redis, job_id: int, owner_id: int, count: int, per_minute: int) -> None:
     """Count `count` links against the key's quota, waiting for the next minute while this
-    one's is used up."""
+    one's is used up (the job showing it is alive: resume_imports leaves it be)."""
     if per_minute == 0:
         return
     while True:
@@ -131,6 +158,7 @@ def take_quota(cache: Redis, owner_id: int, count: int, per_minute: int) -> None
         except RedisError as error:
             log.warning("creation quota not enforced", extra={"error": str(error)})
             return
+        _alive(job_id)
         time.sleep(QUOTA_WINDOW_SECONDS - now % QUOTA_WINDOW_SECONDS + 0.01)
 
 
@@ -223,7 +251,9 @@ def import_links(job_id: int) -> int:
         with redis_connection() as cache:
             while True:
                 # Counted before the chunk, as the api counts a batch before inserting it.
-                take_quota(cache, owner_id, min(CHUNK, max(left, 1)), params["quota_per_minute"])
+                take_quota(
+                    cache, job_id, owner_id, min(CHUNK, max(left, 1)), params["quota_per_minute"]
+                )
                 with database() as conn:
                     done, codes = _run_chunk(conn, job_id, owner_id, params)
                 if codes:
@@ -242,6 +272,19 @@ def import_links(job_id: int) -> int:
     _finish(job_id, "done")
     log.info("import done", extra={"job": job_id, "made": made})
     return made
+
+
+def resume_imports(stale_seconds: float = STALE_SECONDS) -> list[int]:
+    """Enqueue again the imports whose worker went away; their ids (run every minute)."""
+    with database() as conn:
+        stale = [job_id for (job_id,) in conn.execute(STALE, (stale_seconds,)).fetchall()]
+    if stale:
+        with redis_connection() as connection:
+            queue = Queue(current_settings().queues[0], connection=connection)
+            for job_id in stale:
+                queue.enqueue(import_links, job_id, job_timeout=JOB_TIMEOUT_SECONDS)
+        log.warning("imports resumed", extra={"jobs": stale})
+    return stale
 
 
 def _finish(job_id: int, state: str, error: str | None = None) -> None:
