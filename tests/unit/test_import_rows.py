@@ -75,8 +75,20 @@ def test_json_lines_rows_and_lines_that_are_not_objects() -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [b"", b"alias,tags\nabc,\n", b"url\n\xff\xfe\n", b"url\nhttps://e.org/\x00\n"]
+    "body",
+    [
+        b"",
+        b"alias,tags\nabc,\n",
+        b"url\n\xff\xfe\n",
+        b"url\nhttps://e.org/\x00\n",
+        b"url\n" + b"x" * 200_000 + b"\n",
+    ],
 )
 def test_a_file_that_is_no_import_is_refused_whole(body: bytes) -> None:
     with pytest.raises(UnreadableFile):
         read_rows(body, "csv", POLICY)
+
+
+def test_json_nested_thousands_deep_is_a_bad_row_not_a_crash() -> None:
+    (row,) = read_rows(b"[" * 100_000 + b"]" * 100_000, "jsonl", POLICY)
+    assert isinstance(row, RowError) and row.row_number == 1

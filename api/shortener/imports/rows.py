@@ -86,7 +86,7 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
             continue
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             yield number, "is not a JSON object"
             continue
         if not isinstance(value, dict):
@@ -146,9 +146,12 @@ def read_rows(body: bytes, file_format: str, policy: TargetPolicy) -> list[Impor
         raise UnreadableFile("the file contains NUL characters")
     rows: list[ImportRow | RowError] = []
     records = _csv_records(text) if file_format == "csv" else _jsonl_records(text)
-    for number, record in records:
-        if isinstance(record, str):
-            rows.append(RowError(number, "row", record))
-        else:
-            rows.append(check_row(number, record, policy))
+    try:
+        for number, record in records:
+            if isinstance(record, str):
+                rows.append(RowError(number, "row", record))
+            else:
+                rows.append(check_row(number, record, policy))
+    except csv.Error as error:  # a field past the csv module's limit (128 KiB), say
+        raise UnreadableFile(f"the CSV cannot be parsed after row {len(rows)}: {error}") from None
     return rows
