@@ -242,7 +242,7 @@ def import_links(job_id: int) -> int:
     with database() as conn:
         row = conn.execute(START, (job_id,)).fetchone()
     if row is None:
-        log.warning("no such import job", extra={"job": job_id})
+        log.warning("no import job to run (none, or done)", extra={"job": job_id})
         return 0
     owner_id, params, request_id, left = row
     params = {**params, "request": request_id}
