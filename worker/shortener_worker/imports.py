@@ -60,7 +60,10 @@ SET state = 'running', started_at = coalesce(started_at, now()), finished_at = N
 WHERE id = %s AND kind = 'import' AND state <> 'done'
 RETURNING owner_id, params, request_id, total - processed
 """
-# The job's row locked for the chunk: two runs of one job take turns, never one chunk twice.
+# The job's row locked for the chunk's transaction: two runs of one job take turns.
+LOCK_JOB = "SELECT processed FROM background_jobs WHERE id = %s FOR UPDATE"
+# The rows after the progress, read once the lock is held: a statement of its own, so it
+# sees what a run that held the lock before committed (READ COMMITTED): never a chunk twice.
 CHUNK_ROWS = """
 SELECT r.seq, r.row_number, r.link, i.digest, i.on_conflict
 FROM background_jobs j
@@ -70,7 +73,6 @@ WHERE j.id = %(job)s
 ORDER BY r.seq
 LIMIT %(chunk)s
 """
-LOCK_JOB = "SELECT processed FROM background_jobs WHERE id = %s FOR UPDATE"
 INSERT = """
 INSERT INTO links (code, url, owner_id, is_alias, expires_at, max_visits, tags, created_at,
                    updated_at, import_ref)

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from shortener.backends import Backends
 from shortener.dependencies import BackendsDep, SettingsDep
 from shortener.imports.models import DryRun, Import, present_import
 from shortener.imports.start import (
@@ -93,7 +94,7 @@ async def create_import(
     return await _read(backends, owner, job.id)
 
 
-async def _read(backends: BackendsDep, owner: int, import_id: int) -> Import:
+async def _read(backends: Backends, owner: int, import_id: int) -> Import:
     async with backends.database.connection() as conn:
         job = await find_owned_job(conn, owner, import_id)
         counts = await find_counts(conn, import_id) if job and job.kind == IMPORT else None

@@ -22,7 +22,7 @@ class ImportCounts:
 
 def import_ref(digest: str, row_number: int) -> str:
     """The mark a row's link carries (links.import_ref); the worker builds it the same way
-    (worker/shortener_worker/imports.py, tests/unit/test_import_refs.py)."""
+    (worker/shortener_worker/imports.py; tests/unit/test_import_copies.py)."""
     return f"{digest}:{row_number}"
 
 
