@@ -267,7 +267,7 @@ def test_a_read_only_key_sees_no_create_edit_or_delete(
     # The owner's links, readable; nothing that would change one is on offer.
     expect(page.locator("#shorten-section")).to_be_hidden()
     expect(page.locator("#import-form")).to_be_hidden()  # an export, yes; an import, no
-    expect(page.get_by_role("button", name="CSV")).to_be_visible()
+    expect(page.get_by_role("button", name="Download CSV")).to_be_visible()
     page.get_by_role("button", name=f"Details of {code}").press("Enter")
     expect(page.locator("#details-target")).to_have_text(f"{TARGET_SITE}/read-only")
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
@@ -290,7 +290,7 @@ def test_export_downloads_and_an_import_shows_its_progress_and_bad_rows(
     page = signed_in(session, api_key)
 
     with page.expect_download() as downloading:
-        page.get_by_role("button", name="CSV").click()
+        page.get_by_role("button", name="Download CSV").click()
     saved = tmp_path / "links.csv"
     downloading.value.save_as(saved)
     assert downloading.value.suggested_filename == "links.csv"

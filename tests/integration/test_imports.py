@@ -183,12 +183,24 @@ async def test_bad_rows_are_named_by_row_number_and_the_rest_imported(
     assert wrong_type.status_code == 415
 
 
-async def test_json_lines_import(client: httpx.AsyncClient, queue: Queue) -> None:
-    body = b'{"url": "https://example.org/a", "tags": ["x", "Y"], "alias": "json-alias"}\n'
+async def test_json_lines_import(
+    client: httpx.AsyncClient, queue: Queue, app_db: psycopg.Connection
+) -> None:
+    body = (
+        b'{"url": "https://example.org/a", "tags": ["x", "Y"], "alias": "json-alias", '
+        b'"created_at": "2020-05-01T10:00:00Z"}\n'
+    )
     done = await finished(client, queue, await start(client, body, headers=JSONL))
     assert done["created"] == 1
     link = (await client.get("/api/links/json-alias")).json()
     assert (link["url"], link["tags"], link["alias"]) == ("https://example.org/a", ["x", "y"], True)
+    assert link["created_at"].startswith("2020-05-01T10:00:00")  # the file's, kept
+    # The event is the import's, now: not dated 2020 (the retention would prune it at once).
+    recent = app_db.execute(
+        "SELECT occurred_at > now() - interval '1 minute' FROM link_events WHERE code = %s",
+        ("json-alias",),
+    ).fetchone()
+    assert recent == (True,)
     exported = await client.get("/api/links/export", params={"format": "jsonl", "tag": "X"})
     assert exported.headers["content-type"] == "application/x-ndjson"
     assert '"alias":"json-alias"' in exported.text and exported.text.count("\n") == 1

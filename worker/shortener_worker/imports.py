@@ -88,12 +88,13 @@ RETURNING id, code, import_ref
 EXISTING = """
 SELECT import_ref FROM links WHERE owner_id = %s AND import_ref = ANY(%s::text[])
 """
-# As the api's history.record_created: one statement for the chunk's links.
+# As the api's history.record_created: one statement for the chunk's links. The event
+# happens now (the column's default), not at the file's `created_at`: an old one would
+# date the event before the import, and the history's retention would prune it at once.
 EVENTS = """
-INSERT INTO link_events (link_id, code, owner_id, kind, actor_key_id, request_id,
-                         changes, occurred_at)
+INSERT INTO link_events (link_id, code, owner_id, kind, actor_key_id, request_id, changes)
 SELECT id, code, owner_id, 'link.created', %(actor)s, %(request)s,
-       link_changes(NULL, to_jsonb(links)), created_at
+       link_changes(NULL, to_jsonb(links))
 FROM links WHERE id = ANY(%(ids)s::bigint[])
 ORDER BY id
 """
