@@ -1,5 +1,5 @@
 """Imports and exports on the production variant: a worker SIGKILLed mid-import, and an
-export of 200,000 links streamed with the api's memory bounded and the first byte fast.
+export of 200,000 links streamed with the api's memory bounded and the first link fast.
 
 The kill: an import of ROWS rows (more than the key's creation quota of a minute, 6000,
 so that the import also waits for the next minute partway). The moment the job's row says
@@ -13,7 +13,10 @@ then be a link exactly once: no duplicate mark, no missing row number, one
 The export: 200,000 links seeded with SQL (not through the API: the quota, and minutes),
 then GET /api/links/export read through nginx while each api replica's memory (its
 process's resident memory) is sampled: the growth must stay far below what holding the
-export in memory would take (its text alone is ~20 MB; as Python rows, far more). The
+export in memory would take (its text alone is ~16 MB; as Python rows, far more: 173 MiB
+when the export was built in memory for one run, which this test failed). The first
+*link* must arrive within a second, not merely the first byte: the CSV header is sent
+before the query runs, so the first byte alone would pass an export built in memory. The
 memory is each replica's process RSS, sampled every 0.1 s while the export is read.
 """
 
@@ -121,7 +124,7 @@ def api_memory(prod: Stack) -> dict[str, int]:
     return used
 
 
-def test_an_export_of_200000_links_streams_in_bounded_memory_with_the_first_byte_fast(
+def test_an_export_of_200000_links_streams_in_bounded_memory_with_the_first_link_fast(
     prod: Stack, client: httpx.Client
 ) -> None:
     made = client.post("/api/links", json={"url": "https://example.org/export", "tags": ["big"]})
@@ -151,7 +154,7 @@ def test_an_export_of_200000_links_streams_in_bounded_memory_with_the_first_byte
     lines = 0
     size = 0
     began = time.monotonic()
-    first_byte = None
+    first_row = None
     try:
         with client.stream(
             "GET", "/api/links/export", params={"tag": "big"}, timeout=120
@@ -159,9 +162,9 @@ def test_an_export_of_200000_links_streams_in_bounded_memory_with_the_first_byte
             assert response.status_code == 200
             assert response.headers.get("x-accel-buffering") is None  # nginx's own, not passed on
             for chunk in response.iter_bytes():
-                if first_byte is None:
-                    first_byte = time.monotonic() - began
                 lines += chunk.count(b"\n")
+                if first_row is None and lines >= 2:  # the header is sent before the query
+                    first_row = time.monotonic() - began
                 size += len(chunk)
                 time.sleep(0.0005)  # a client a little slower than the api: data waits somewhere
     finally:
@@ -170,10 +173,10 @@ def test_an_export_of_200000_links_streams_in_bounded_memory_with_the_first_byte
     total = time.monotonic() - began
     assert lines == EXPORTED + 1  # the header and every link
     growth = max(peak[api] - before[api] for api in before)
-    assert first_byte is not None and first_byte < 1.0, f"first byte after {first_byte:.2f} s"
+    assert first_row is not None and first_row < 1.0, f"first link after {first_row:.2f} s"
     assert growth < MEMORY_GROWTH_BOUND, f"an api replica grew by {growth / 2**20:.1f} MiB"
     record(
         "test_import_export.py (export)",
-        f"{EXPORTED} links, {size / 2**20:.1f} MiB in {total:.1f} s; first byte "
-        f"{first_byte * 1000:.0f} ms; api replica memory growth at most {growth / 2**20:.1f} MiB",
+        f"{EXPORTED} links, {size / 2**20:.1f} MiB in {total:.1f} s; first link "
+        f"{first_row * 1000:.0f} ms; api replica memory growth at most {growth / 2**20:.1f} MiB",
     )

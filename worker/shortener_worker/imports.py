@@ -1,11 +1,12 @@
 """Imports of links from a file, as background jobs (api imports/start.py makes them).
 
 The api read the file, checked each row by the rules of a link made through the API and
-stored the valid rows, normalised, in `import_rows` (migration 0009), numbered 1..total
-(`seq`). This job only inserts them, CHUNK rows a transaction, in `seq` order after the
-job's `processed`: a chunk's links, their `link.created` events (one statement), its
-counts and its progress commit together, so a worker killed anywhere has made whole
-chunks and counted exactly those, and the job run again goes on from the next one.
+stored the valid rows, normalised, in `import_rows` (api/migrations/*_imports.sql),
+numbered 1..total (`seq`). This job only inserts them, CHUNK rows a transaction, in
+`seq` order after the job's `processed`: a chunk's links, their `link.created` events
+(one statement), its counts and its progress commit together, so a worker killed
+anywhere has made whole chunks and counted exactly those, and the job run again goes on
+from the next one.
 
 Nothing is made twice: each link carries its row's mark (`import_ref`, the file's digest
 and the row's number, unique per owner), and the insert skips a row whose mark is there

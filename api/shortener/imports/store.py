@@ -1,5 +1,6 @@
-"""The `imports` and `import_rows` tables (migration 0009): an import's counts and its
-valid rows waiting for the worker; and which of a file's rows are already links."""
+"""The `imports` and `import_rows` tables (api/migrations/*_imports.sql): an import's
+counts and its valid rows waiting for the worker; and which of a file's rows are already
+links."""
 
 from dataclasses import dataclass
 
