@@ -19,7 +19,9 @@ from shortener.backends import Backends
 from shortener.clicks.agents import agent_parser
 from shortener.clicks.metrics import refresh_stream_gauges
 from shortener.clicks.record import ClickRecorder
+from shortener.exports.routes import router as exports_router
 from shortener.health.routes import router as health_router
+from shortener.imports.routes import router as imports_router
 from shortener.jobs.routes import router as jobs_router
 from shortener.keys.routes import router as keys_router
 from shortener.links.local_cache import follow_link_changes
@@ -131,7 +133,9 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.add_exception_handler(CodeSpaceExhausted, _code_space_exhausted)
     app.include_router(health_router)
     app.include_router(metrics_router)
+    app.include_router(exports_router)  # before links: /api/links/export is no {code}
     app.include_router(links_router)
+    app.include_router(imports_router)
     app.include_router(stats_router)
     app.include_router(tags_router)
     app.include_router(jobs_router)

@@ -266,6 +266,8 @@ def test_a_read_only_key_sees_no_create_edit_or_delete(
     expect(page.locator("#links-heading")).to_be_focused()
     # The owner's links, readable; nothing that would change one is on offer.
     expect(page.locator("#shorten-section")).to_be_hidden()
+    expect(page.locator("#import-form")).to_be_hidden()  # an export, yes; an import, no
+    expect(page.get_by_role("button", name="Download CSV")).to_be_visible()
     page.get_by_role("button", name=f"Details of {code}").press("Enter")
     expect(page.locator("#details-target")).to_have_text(f"{TARGET_SITE}/read-only")
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
@@ -277,6 +279,44 @@ def test_a_read_only_key_sees_no_create_edit_or_delete(
     page.get_by_role("button", name="Use this key").click()
     expect(page.locator("#shorten-section")).to_be_visible()
     expect(page.locator("#key-read-only")).to_be_hidden()
+
+
+def test_export_downloads_and_an_import_shows_its_progress_and_bad_rows(
+    session: PageSession, api_key: str, client: httpx.Client, tmp_path: Path
+) -> None:
+    marker = secrets.token_hex(4)
+    made = client.post("/api/links", json={"url": f"{TARGET_SITE}/export-{marker}"})
+    assert made.status_code == 201, made.text
+    page = signed_in(session, api_key)
+
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Download CSV").click()
+    saved = tmp_path / "links.csv"
+    downloading.value.save_as(saved)
+    assert downloading.value.suggested_filename == "links.csv"
+    exported = saved.read_text()
+    assert exported.startswith("url,alias,expires_at,max_visits,tags,created_at,code,visits\n")
+    assert f"{TARGET_SITE}/export-{marker}" in exported
+
+    rows = f"url,tags\n{TARGET_SITE}/imported-{marker},web\nnot a url,\n"
+    page.get_by_label("A CSV or JSON Lines file of links").set_input_files(
+        files=[{"name": "mine.csv", "mimeType": "text/csv", "buffer": rows.encode()}]
+    )
+    page.get_by_label("Only check the file (dry run)").check()
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#import-status")).to_contain_text("Dry run: 2 rows, 1 valid, 1 refused")
+    expect(page.locator("#import-errors")).to_contain_text("Row 2: url")
+
+    page.get_by_label("Only check the file (dry run)").uncheck()
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#import-status")).to_contain_text("Import done: 1 of 1 rows done")
+    expect(page.locator("#import-status")).to_contain_text("1 links made")
+    expect(page.locator("#import-progress")).to_have_attribute("value", "1")
+    expect(page.locator("#import-errors")).to_contain_text("Row 2: url")
+    screenshot(page, "web-import")
+    listed = client.get("/api/links", params={"q": f"imported-{marker}"}).json()["items"]
+    assert [link["tags"] for link in listed] == [["web"]]
+    assert_no_csp_violations(session, page)
 
 
 def test_tags_on_create_filter_the_list_and_are_edited(

@@ -39,6 +39,7 @@ PATH_VALUES = {
     "prefix": "nOsUcH00",
     "tag": "no-such-tag",
     "job_id": "1",
+    "import_id": "1",
 }
 
 

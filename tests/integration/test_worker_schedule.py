@@ -84,6 +84,7 @@ def test_the_schedule_registers_every_job(
     assert jobs["purge-expired-links"].cron == "0 * * * *"
     assert jobs["purge-old-clicks"].cron == "30 3 * * *"
     assert jobs["prune-history"].cron == "30 3 * * *"
+    assert jobs["resume-imports"].cron == "* * * * *"
 
 
 def test_three_workers_schedulers_enqueue_each_tick_once(
@@ -103,6 +104,7 @@ def test_three_workers_schedulers_enqueue_each_tick_once(
         due(scheduler, "purge-expired-links", clock[0].replace(microsecond=0))
         due(scheduler, "purge-old-clicks", clock[0].replace(microsecond=0))
         due(scheduler, "prune-history", clock[0].replace(microsecond=0))
+        due(scheduler, "resume-imports", clock[0].replace(microsecond=0))
         due(scheduler, "ingest-clicks", clock[0])
     for scheduler in schedulers:
         scheduler.enqueue_jobs()
@@ -112,6 +114,7 @@ def test_three_workers_schedulers_enqueue_each_tick_once(
         "purge-expired-links": 1,
         "purge-old-clicks": 1,
         "prune-history": 1,
+        "resume-imports": 1,
     }
 
 

@@ -4,8 +4,8 @@
 run     (default) the RQ worker with its schedulers; the `worker` service's command
 health  exit 0 if this container's worker and cron scheduler are heartbeating (the healthcheck)
 enqueue put a named job on the queue (operators, tests); prints the job id
-        (bulk-delete --job-id N: run a key's bulk delete again, e.g. after a failure; it
-        deletes what is left)
+        (bulk-delete or import --job-id N: run a key's background job again, e.g. after a
+        failure; it does what is left)
 """
 
 import argparse
@@ -14,7 +14,7 @@ import sys
 from rq import Queue
 
 from shortener_worker.backends import redis_connection, use_settings
-from shortener_worker.jobs import JOBS
+from shortener_worker.jobs import JOBS, ON_DEMAND
 from shortener_worker.logs import configure_logging
 from shortener_worker.runner import check_health, run
 from shortener_worker.settings import load_settings
@@ -34,7 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--retention-days", type=int, default=None, help="purge-old-clicks: override retention"
     )
     enqueue.add_argument(
-        "--job-id", type=int, default=None, help="bulk-delete: the background job's id"
+        "--job-id", type=int, default=None, help="bulk-delete, import: the background job's id"
     )
     enqueue.add_argument("--wait", type=float, default=0, help="seconds to wait for the result")
     args = parser.parse_args(argv)
@@ -42,12 +42,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         for option, job in (
             ("grace_seconds", "purge-expired-links"),
             ("retention_days", "purge-old-clicks"),
-            ("job_id", "bulk-delete"),
         ):
             if getattr(args, option) is not None and args.job != job:
                 parser.error(f"--{option.replace('_', '-')} applies to {job} only")
-        if args.job == "bulk-delete" and args.job_id is None:
-            parser.error("bulk-delete needs --job-id")
+        if args.job_id is not None and args.job not in ON_DEMAND:
+            parser.error(f"--job-id applies to {' and '.join(sorted(ON_DEMAND))} only")
+        if args.job in ON_DEMAND and args.job_id is None:
+            parser.error(f"{args.job} needs --job-id")
     return args
 
 

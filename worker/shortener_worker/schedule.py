@@ -14,6 +14,7 @@ checks run before RQ's own loop, which then enqueues what is still due.
 | purge-expired-links | hourly, at minute 0           | expired links out of the way          |
 | purge-old-clicks    | daily, 03:30 (container time, UTC) | raw clicks past CLICK_RETENTION_DAYS |
 | prune-history       | daily, 03:30 (UTC)            | history past HISTORY_RETENTION_DAYS   |
+| resume-imports      | every minute                  | an import whose worker died goes on   |
 """
 
 import logging
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 HOURLY = "0 * * * *"
 DAILY = "30 3 * * *"
+EVERY_MINUTE = "* * * * *"
 # Cleanup jobs may meet big tables; ingestion runs are bounded by their budget.
 CLEANUP_TIMEOUT_SECONDS = 3600
 # A failed run is kept this long (RQ's default is a year): with a run per second, an
@@ -79,6 +81,15 @@ def register_jobs(scheduler: CronScheduler, settings: WorkerSettings) -> None:
         cron=DAILY,
         job_timeout=CLEANUP_TIMEOUT_SECONDS,
         name="prune-history",
+    )
+    scheduler.register(
+        JOBS["resume-imports"],
+        queue,
+        cron=EVERY_MINUTE,
+        job_timeout=60,
+        result_ttl=INGEST_RESULT_TTL_SECONDS,
+        failure_ttl=INGEST_FAILURE_TTL_SECONDS,
+        name="resume-imports",
     )
 
 

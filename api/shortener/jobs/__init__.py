@@ -1,1 +1,1 @@
-"""Background jobs: work a key starts that the worker does (bulk deletes; imports later)."""
+"""Background jobs: work a key starts that the worker does (bulk deletes, imports)."""

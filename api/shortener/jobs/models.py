@@ -10,11 +10,17 @@ from shortener.jobs.store import BackgroundJob
 
 class Job(BaseModel):
     id: int
-    kind: Literal["bulk-delete"]
+    kind: Literal["bulk-delete", "import"]
     state: Literal["queued", "running", "done", "failed"]
-    total: int = Field(description="Items selected when the job was made (bulk-delete: links).")
-    processed: int = Field(description="Items done so far (bulk-delete: links deleted).")
-    errors: list[dict[str, Any]] = Field(description="[{message}], oldest first.")
+    total: int = Field(
+        description="Items selected when the job was made (bulk-delete: links; import: valid rows)."
+    )
+    processed: int = Field(
+        description="Items done so far (bulk-delete: links deleted; import: rows done)."
+    )
+    errors: list[dict[str, Any]] = Field(
+        description="[{message}], oldest first; an import's refused rows: [{row, field, message}]."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -22,6 +22,7 @@ from shortener.settings import Settings
 WORKER_QUEUE = "default"
 # The worker's functions, by name (worker/shortener_worker/jobs.py lists them too).
 BULK_DELETE_FUNCTION = "shortener_worker.bulk_delete.delete_links_in_bulk"
+IMPORT_FUNCTION = "shortener_worker.imports.import_links"
 # A bulk delete of a million links, 500 a transaction, stays well inside this.
 JOB_TIMEOUT_SECONDS = 3600
 # Redis keeps RQ's own record a day; the state that matters is in Postgres.

@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 from shortener.links.history import request_id
 
 BULK_DELETE = "bulk-delete"
+IMPORT = "import"
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,18 @@ COLUMNS = "id, kind, state, total, processed, errors, created_at, started_at, fi
 
 
 async def create_job(
-    conn: AsyncConnection, owner_id: int, kind: str, params: dict[str, Any], total: int
+    conn: AsyncConnection,
+    owner_id: int,
+    kind: str,
+    params: dict[str, Any],
+    total: int,
+    errors: list[dict[str, Any]] | None = None,
 ) -> BackgroundJob:
     async with conn.cursor(row_factory=class_row(BackgroundJob)) as cur:
         await cur.execute(
-            f"INSERT INTO background_jobs (kind, owner_id, params, total, request_id) "  # noqa: S608
-            f"VALUES (%s, %s, %s, %s, %s) RETURNING {COLUMNS}",
-            (kind, owner_id, Jsonb(params), total, request_id()),
+            f"INSERT INTO background_jobs (kind, owner_id, params, total, errors, request_id) "  # noqa: S608
+            f"VALUES (%s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}",
+            (kind, owner_id, Jsonb(params), total, Jsonb(errors or []), request_id()),
         )
         job = await cur.fetchone()
     assert job is not None  # an INSERT ... RETURNING returns its row

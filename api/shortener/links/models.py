@@ -17,9 +17,9 @@ RedirectType = Literal[301, 302, 307, 308]
 # without regard to case, so that no alias even looks like one).
 RESERVED_ALIASES = frozenset(
     {"api", "health", "metrics", "docs", "static", "favicon.ico", "robots.txt", "nginx-health"}
-    # /api/links/batch and /api/links/bulk-delete are endpoints: an alias "batch" would be
-    # unreachable by the API.
-    | {"batch", "bulk-delete"}
+    # /api/links/batch, /api/links/bulk-delete and /api/links/export are endpoints: an
+    # alias "batch" would be unreachable by the API.
+    | {"batch", "bulk-delete", "export"}
 )
 MAX_VISITS_LIMIT = 2**31 - 1
 BATCH_LIMIT = 1000

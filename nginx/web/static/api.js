@@ -27,16 +27,17 @@ async function problemOf(response) {
   };
 }
 
-async function call(key, method, path, body) {
+// body: an object sent as JSON; or, with `contentType`, a File sent as it is.
+async function call(key, method, path, body, contentType) {
   const headers = { Accept: "application/json, application/problem+json" };
   if (key) headers.Authorization = `Bearer ${key}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = contentType ?? "application/json";
   let response;
   try {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || contentType ? body : JSON.stringify(body),
       // Answers depend on the key: never from the HTTP cache, never with cookies.
       cache: "no-store",
       credentials: "omit",
@@ -92,4 +93,23 @@ export async function linkStats(key, code) {
 // itself; the page shows the Blob through an object URL (img-src blob: in the CSP).
 export async function linkQr(key, code, format) {
   return (await call(key, "GET", `${linkPath(code)}/qr?format=${format}`)).blob();
+}
+
+// An import: the file as the body, its type from its name (docs/api.md, "Import").
+export function importType(file) {
+  return /\.(jsonl|ndjson)$/i.test(file.name) ? "application/x-ndjson" : "text/csv";
+}
+
+export async function startImport(key, file, { dryRun, onConflict }) {
+  const query = new URLSearchParams({ on_conflict: onConflict, dry_run: String(dryRun) });
+  return (await call(key, "POST", `/api/imports?${query}`, file, importType(file))).json();
+}
+
+export async function readImport(key, id) {
+  return (await call(key, "GET", `/api/imports/${encodeURIComponent(id)}`)).json();
+}
+
+// The export as a Blob, for the same reason as the QR code: the endpoint needs the key.
+export async function exportLinks(key, format) {
+  return (await call(key, "GET", `/api/links/export?format=${format}`)).blob();
 }
