@@ -90,12 +90,12 @@ class CountryLookup:
         self,
         database_file: Path | None,
         header: str = "",
-        check_seconds: float = CHECK_SECONDS,
+        check_seconds: float | None = None,  # None: CHECK_SECONDS
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._file = database_file
         self._header = header.lower()
-        self._check_seconds = check_seconds
+        self._check_seconds = CHECK_SECONDS if check_seconds is None else check_seconds
         self._clock = clock
         self._reader: maxminddb.Reader | None = None
         self._seen: FileIdentity | None = None  # the file last tried, loaded or not
