@@ -144,6 +144,11 @@ class Settings(DatabaseSettings):
                 raise ValueError(f"{item!r} is not a network (CIDR, e.g. 172.30.0.0/16)") from None
         return value
 
+    @field_validator("geoip_database_file", mode="before")
+    @classmethod
+    def _no_database_file(cls, value: object) -> object:
+        return None if value == "" else value  # compose's `${GEOIP_DATABASE_FILE:-}`
+
     @field_validator("geoip_database_file")
     @classmethod
     def _database_file(cls, value: Path | None) -> Path | None:
