@@ -18,6 +18,11 @@ there: the C reader answers in about a microsecond (docs/performance.md), and a 
 rewritten in place (`cp new.mmdb db.mmdb` truncates it first) cannot pull pages from
 under the mapping, which would kill the process with SIGBUS. A missing or unreadable file
 logs one warning per file seen (not one per click), gives "", and makes readiness `warn`.
+
+The reader decodes a whole record (a country's names in eight languages, its continent's,
+the registered country's): ~15 us, most of a lookup. Repeated addresses (a visitor's next
+click, a NAT, a load test) are answered from a bounded cache of the loaded file's answers
+(docs/performance.md, "Countries").
 """
 
 import logging
@@ -26,6 +31,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +41,7 @@ from maxminddb.errors import InvalidDatabaseError
 log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 5.0
+ADDRESS_CACHE = 8192  # addresses' countries kept per loaded file (~1 MB)
 COUNTRY = re.compile(r"[A-Z]{2}")
 # What CDNs send for "no country": Cloudflare's XX (unknown) and T1 (Tor).
 NOT_COUNTRIES = frozenset({"XX", "T1"})
@@ -72,6 +79,13 @@ def record_country(record: Any) -> str:
     return ""
 
 
+def look_up(reader: maxminddb.Reader, address: str) -> str:
+    try:
+        return record_country(reader.get(address))
+    except (ValueError, InvalidDatabaseError):  # not an address; a damaged tree
+        return ""
+
+
 def open_private_copy(path: Path) -> maxminddb.Reader:
     """The file's bytes in an anonymous memory file of this process, opened by the reader
     (mapped, with the C extension where the wheel has it)."""
@@ -98,6 +112,7 @@ class CountryLookup:
         self._check_seconds = CHECK_SECONDS if check_seconds is None else check_seconds
         self._clock = clock
         self._reader: maxminddb.Reader | None = None
+        self._by_address: Callable[[str], str] = lambda _: ""
         self._seen: FileIdentity | None = None  # the file last tried, loaded or not
         self._problem = "" if database_file else "no country database configured"
         self._next_check = 0.0
@@ -109,13 +124,9 @@ class CountryLookup:
             country = header_country(headers.get(self._header, ""))
             if country:
                 return country
-        reader = self._current()
-        if reader is None or not address:
+        if self._current() is None or not address:
             return ""
-        try:
-            return record_country(reader.get(address))
-        except (ValueError, InvalidDatabaseError):  # not an address; a damaged tree
-            return ""
+        return self._by_address(address)
 
     def health(self) -> dict[str, Any]:
         """Readiness' `countries` check: warn while clicks get no country from a file."""
@@ -135,6 +146,7 @@ class CountryLookup:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        self._by_address = lambda _: ""
 
     def _current(self) -> maxminddb.Reader | None:
         if self._file is not None and self._clock() >= self._next_check:
@@ -162,6 +174,10 @@ class CountryLookup:
             return
         self.close()
         self._reader, self._seen, self._problem = reader, seen, ""
+        # A new cache with each file: no answer of the old one outlives it.
+        self._by_address = lru_cache(maxsize=ADDRESS_CACHE)(
+            lambda address: look_up(reader, address)
+        )
         metadata = reader.metadata()
         log.info(
             "country database loaded",
