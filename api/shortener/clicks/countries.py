@@ -14,15 +14,15 @@ source: "" (unknown), and the click is recorded all the same.
 The file is watched, not read per click: at most every CHECK_SECONDS its identity (inode,
 size, mtime) is compared with the one loaded, and a new file is loaded, so replacing it
 needs no restart. It is copied into memory this process owns (a memfd) and mapped from
-there: the C reader answers in about a microsecond (docs/performance.md), and a file
+there: the C reader keeps its speed (the tree walked in C, not Python), and a file
 rewritten in place (`cp new.mmdb db.mmdb` truncates it first) cannot pull pages from
 under the mapping, which would kill the process with SIGBUS. A missing or unreadable file
 logs one warning per file seen (not one per click), gives "", and makes readiness `warn`.
 
 The reader decodes a whole record (a country's names in eight languages, its continent's,
-the registered country's): ~15 us, most of a lookup. Repeated addresses (a visitor's next
-click, a NAT, a load test) are answered from a bounded cache of the loaded file's answers
-(docs/performance.md, "Countries").
+the registered country's): most of a lookup's cost. Repeated addresses (a visitor's next
+click, a NAT, a load test) are answered from a bounded cache of the loaded file's answers.
+Measured: docs/performance.md, "Countries per click".
 """
 
 import logging

@@ -78,7 +78,7 @@ class ClickRecorder:
             CLICKS_LOST.inc()
             log.warning("click not recorded", extra={"link": link_id, "error": str(error)})
             return
-        # After the reply, like everything here: about a microsecond (docs/performance.md).
+        # After the reply, like everything here (its cost: docs/performance.md).
         country = self.countries(request.headers, address)
         event = click_event(link_id, at, request.headers, address, salt, self.agents, country)
         self._batch.append(event.fields())
