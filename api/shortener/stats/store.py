@@ -1,5 +1,5 @@
 """SQL over the analytics tables (api/migrations/0003_clicks.sql,
-0009_visitors_countries.sql), read-only.
+*_visitors_countries.sql), read-only.
 
 Each function sums over a set of links: one link's stats, or a tag's (its links'). Visitors
 are summed too: unique per link and day, not across links (docs/clicks.md).

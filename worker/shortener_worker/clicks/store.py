@@ -1,5 +1,5 @@
-"""The click tables (api/migrations/0003_clicks.sql, 0009_visitors_countries.sql):
-written here, read by the api.
+"""The click tables (api/migrations/0003_clicks.sql, *_visitors_countries.sql): written
+here, read by the api.
 
 A batch is one statement, so one round trip: the clicks go in with their stream id as the
 key (ON CONFLICT DO NOTHING), and only the rows actually inserted feed the rollups. So a
