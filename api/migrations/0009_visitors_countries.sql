@@ -23,13 +23,30 @@ CREATE TABLE click_visitors (
 -- The purge deletes by day across links.
 CREATE INDEX click_visitors_day_idx ON click_visitors (day);
 
--- The count of click_visitors' rows, kept for ever (it outlives the hashes). Days before
--- this migration have 0: their raw clicks were never counted this way.
+-- The count of click_visitors' rows, kept for ever (it outlives the hashes).
 ALTER TABLE click_days
     ADD COLUMN visitors bigint NOT NULL DEFAULT 0 CHECK (visitors >= 0);
 -- The sum of a link's daily visitors (visitor-days, not people: docs/clicks.md).
 ALTER TABLE click_totals
     ADD COLUMN visitors bigint NOT NULL DEFAULT 0 CHECK (visitors >= 0);
+
+-- The raw clicks still kept (CLICK_RETENTION_DAYS) carry their hashes: their days get
+-- their visitors now, counted as the worker counts them (people's, non-empty hashes).
+-- Older days, whose raw clicks are gone, keep 0. The ALTERs above hold the click tables
+-- until the commit, so no batch is ingested meanwhile (the stream keeps the clicks, and
+-- redirects never wait on this): no click is counted by both.
+INSERT INTO click_visitors (link_id, day, visitor)
+SELECT DISTINCT link_id, (clicked_at AT TIME ZONE 'UTC')::date, visitor
+FROM clicks
+WHERE visitor <> '' AND NOT is_bot;
+
+UPDATE click_days AS d SET visitors = v.visitors
+FROM (SELECT link_id, day, count(*) AS visitors FROM click_visitors GROUP BY link_id, day) AS v
+WHERE d.link_id = v.link_id AND d.day = v.day;
+
+UPDATE click_totals AS t SET visitors = v.visitors
+FROM (SELECT link_id, count(*) AS visitors FROM click_visitors GROUP BY link_id) AS v
+WHERE t.link_id = v.link_id;
 
 -- Per-link, per-day, per-country counts: the stats' top countries ('' = unknown).
 CREATE TABLE click_countries (
