@@ -230,7 +230,7 @@ screenshots: venv ## Re-take docs/img/web-*.png: the web page's browser tests, o
 	$(BASE_IMAGES) && WEB_SCREENSHOTS=docs/img $(PYTEST) tests/e2e/test_web_page.py
 
 # ---- benchmarks (never timed assertions in tests) ----------------------------------------
-.PHONY: bench bench-compare bench-ingest
+.PHONY: bench bench-compare bench-countries bench-ingest
 bench: venv ## Load test the production variant against nginx's own 301 (bench/results/; ARGS="--repeat 3", "--profile")
 	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
 		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -240,6 +240,9 @@ bench-compare: venv ## Two bench runs side by side: make bench-compare BEFORE=be
 	@test -n "$(BEFORE)" && test -n "$(AFTER)" || { \
 		echo "usage: make bench-compare BEFORE=bench/results/<time>.json AFTER=bench/results/<time>.json" >&2; exit 2; }
 	@PYTHONPATH=. $(PYTHON) -m bench.compare "$(BEFORE)" "$(AFTER)"
+
+bench-countries: venv ## A click's country lookup: microseconds per click, from a generated MMDB (ARGS="--networks N")
+	PYTHONPATH=api:. $(PYTHON) bench/countries.py $(ARGS)
 
 bench-ingest: venv ## Click ingestion: clicks/s of one run over 200,000 events (ARGS="--events N")
 	$(BASE_IMAGES) && PYTHONPATH=api:worker:. $(PYTHON) bench/ingest.py $(ARGS)

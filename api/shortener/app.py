@@ -17,6 +17,7 @@ from psycopg_pool import PoolTimeout
 from shortener.apidocs.routes import router as apidocs_router
 from shortener.backends import Backends
 from shortener.clicks.agents import agent_parser
+from shortener.clicks.countries import CountryLookup
 from shortener.clicks.metrics import refresh_stream_gauges
 from shortener.clicks.record import ClickRecorder
 from shortener.exports.routes import router as exports_router
@@ -83,7 +84,8 @@ def load_target_policy(settings: Settings) -> TargetPolicy:
 def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     backends = backends or Backends.from_settings(settings)
     target_policy = load_target_policy(settings)
-    click_recorder = ClickRecorder(backends.clicks, agent_parser())
+    countries = CountryLookup(settings.geoip_database_file, settings.country_header)
+    click_recorder = ClickRecorder(backends.clicks, agent_parser(), countries)
     link_lookup = LinkLookup(backends, settings)
 
     @asynccontextmanager
@@ -101,6 +103,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
             link_changes.cancel()  # usually ends it at once; else `stop` does within 1 s
             await asyncio.wait({link_changes}, timeout=2)
             await click_recorder.close()
+            countries.close()
             await backends.close()
 
     app = FastAPI(

@@ -6,6 +6,7 @@ with a message that names the variable (see `load_settings`).
 """
 
 import contextlib
+import re
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -53,6 +54,10 @@ def secret_file(value: object) -> SecretFile:
 
 
 SecretFromFile = Annotated[SecretFile, PlainValidator(secret_file)]
+
+
+# An HTTP header's name (RFC 9110 token, the usual subset).
+HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
 
 
 class ConfigurationError(SystemExit):
@@ -113,6 +118,12 @@ class Settings(DatabaseSettings):
     webhooks_per_key: int = Field(10, ge=1, le=1000)
     webhook_allowed_networks: str = ""
 
+    # The country of each click (clicks/countries.py, docs/clicks.md "Countries"): an MMDB
+    # file the operator supplies (absolute path; reloaded when replaced), and/or the header
+    # a CDN in front sets (trusted only when named here). Neither: clicks have no country.
+    geoip_database_file: Path | None = None
+    country_header: str = ""
+
     http_port: int = Field(8000, gt=0, lt=65536)
     # uvicorn's line per request. nginx already logs every request with the same request
     # id and the replica that answered; writing a second line costs the api about a
@@ -131,6 +142,26 @@ class Settings(DatabaseSettings):
                 ip_network(item, strict=False)
             except ValueError:
                 raise ValueError(f"{item!r} is not a network (CIDR, e.g. 172.30.0.0/16)") from None
+        return value
+
+    @field_validator("geoip_database_file", mode="before")
+    @classmethod
+    def _no_database_file(cls, value: object) -> object:
+        return None if value == "" else value  # compose's `${GEOIP_DATABASE_FILE:-}`
+
+    @field_validator("geoip_database_file")
+    @classmethod
+    def _database_file(cls, value: Path | None) -> Path | None:
+        # A missing file is no error: it may be put there later, and is then picked up.
+        if value is not None and (not value.is_absolute() or value.is_dir()):
+            raise ValueError("must be the absolute path of an MMDB file, not a folder")
+        return value
+
+    @field_validator("country_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if value and not HEADER_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a header name (e.g. CF-IPCountry)")
         return value
 
     @property

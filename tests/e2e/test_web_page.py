@@ -112,6 +112,9 @@ def test_shorten_copy_follow_and_see_the_visit(session: PageSession, api_key: st
         time.sleep(1)
         page.get_by_role("button", name="Refresh the stats").click()
     expect(page.locator("#stats-referrers")).to_contain_text("news.example: 1 click")
+    # One visitor; no country database in the stack, so the click's country is unknown.
+    expect(summary).to_contain_text("1 visitor (counted per day)")
+    expect(page.locator("#stats-countries")).to_contain_text("unknown: 1 click")
     bars = page.locator("#stats-chart rect")
     heights = [float(bars.nth(n).get_attribute("height") or 0) for n in range(bars.count())]
     assert len(heights) == 60  # 30 days, a human and a bot bar each

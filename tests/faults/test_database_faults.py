@@ -84,8 +84,14 @@ def test_database_restarted_while_redirects_and_creates_flow(
         readiness = [probe.get("/health/ready") for _ in range(4)]
     for ready in readiness:
         assert ready.status_code == 200, ready.text
-        assert ready.json()["status"] == "pass", ready.text
-        assert ready.json()["checks"]["database"]["status"] == "pass", ready.text
+        # Every check passes but the countries': no country database is configured here,
+        # a `warn` by design (docs/clicks.md, "Countries").
+        checks = ready.json()["checks"]
+        assert {name: check["status"] for name, check in checks.items()} == {
+            "database": "pass",
+            "cache": "pass",
+            "countries": "warn",
+        }, ready.text
     record(
         "test_database_restarted_while_redirects_and_creates_flow",
         f"Postgres down {DOWN_SECONDS} s, healthy {healthy_at - down_at:.1f} s after the stop;"

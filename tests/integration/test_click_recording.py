@@ -27,7 +27,7 @@ from tests.integration.containers import PUBLIC_BASE_URL, RedisServer, closed_po
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 STREAM = "clicks:stream"
-FIELDS = ["link", "at", "ref", "ua", "bot", "visitor", "rid"]
+FIELDS = ["link", "at", "ref", "ua", "bot", "visitor", "rid", "country"]
 TARGET = "https://example.org/clicked"
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -315,17 +315,18 @@ async def test_a_links_raw_clicks_as_csv(
     for n, day in enumerate(["2026-01-01", "2026-01-02", "2026-01-03"]):
         app_db.execute(
             "INSERT INTO clicks (stream_id, link_id, clicked_at, referrer_host, agent_family, "
-            "is_bot, visitor) VALUES (%s, %s, %s, 'news.example', 'Firefox', %s, 'secret-hash')",
-            (f"{n}-0", link_id, f"{day}T12:00:00Z", n == 1),
+            "is_bot, visitor, country) "
+            "VALUES (%s, %s, %s, 'news.example', 'Firefox', %s, 'secret-hash', %s)",
+            (f"{n}-0", link_id, f"{day}T12:00:00Z", n == 1, "DE" if n == 1 else ""),
         )
     response = await client.get(
         f"/api/links/{link['code']}/clicks.csv", params={"from": "2026-01-02", "to": "2026-01-03"}
     )
     assert response.status_code == 200, response.text
     assert response.text.splitlines() == [
-        "clicked_at,referrer_host,agent_family,is_bot",
-        "2026-01-02T12:00:00+00:00,news.example,Firefox,true",
-        "2026-01-03T12:00:00+00:00,news.example,Firefox,false",
+        "clicked_at,referrer_host,agent_family,is_bot,country",
+        "2026-01-02T12:00:00+00:00,news.example,Firefox,true,DE",
+        "2026-01-03T12:00:00+00:00,news.example,Firefox,false,",
     ]
     assert "secret-hash" not in response.text
     assert (await client.get("/api/links/nOsUcH/clicks.csv")).status_code == 404

@@ -44,14 +44,16 @@ async def test_stats_report_totals_days_and_referrers(
     assert stats["code"] == code
     assert stats["to"] == today.isoformat()
     assert stats["from"] == (today - timedelta(days=29)).isoformat()
-    assert stats["all_time"] == {"clicks": 12, "humans": 10, "bots": 2}
+    assert stats["all_time"] == {"clicks": 12, "humans": 10, "bots": 2, "visitors": 0}
     # The day 40 days back is outside the default 30-day range.
-    assert stats["in_range"] == {"clicks": 7, "humans": 6, "bots": 1}
+    assert stats["in_range"] == {"clicks": 7, "humans": 6, "bots": 1, "visitors": 0}
     assert len(stats["days"]) == 30
     assert stats["days"][-3] == {
         "day": (today - timedelta(days=2)).isoformat(),
         "clicks": 7,
         "bots": 1,
+        "visitors": 0,
+        "top_countries": [],
     }
     assert sum(day["clicks"] for day in stats["days"]) == 7
     assert stats["top_referrers"] == [

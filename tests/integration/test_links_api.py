@@ -109,10 +109,12 @@ async def test_ready_when_both_backends_answer(
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/health+json"
+    # No country database configured (the default): ready, with a warning that says so.
     assert response.json() == {
-        "status": "pass",
+        "status": "warn",
         "checks": {
             "database": {"status": "pass", "schema_version": schema[-1].version},
             "cache": {"status": "pass"},
+            "countries": {"status": "warn", "output": "no country database configured"},
         },
     }

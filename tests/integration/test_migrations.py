@@ -131,3 +131,35 @@ def test_keys_made_before_scopes_keep_every_right(
                 "INSERT INTO api_keys (name, prefix, key_hash) VALUES ('new', 'NewKey00', %s)",
                 (b"\x02" * 32,),
             )
+
+
+def test_visitors_of_the_raw_clicks_kept_are_counted_by_the_migration(
+    postgres: Postgres, scratch_database: str, schema: list[Migration]
+) -> None:
+    # Found by name: the number may change when branches meet.
+    (visitors,) = [m for m in schema if m.name == "visitors_countries"]
+    with postgres.connect(OWNER, scratch_database) as conn:
+        apply_migrations(conn, [m for m in schema if m.version < visitors.version])
+        conn.execute("INSERT INTO links (code, url) VALUES ('old', 'https://e.org/')")
+        # What the worker wrote before: raw clicks (one person twice, another, a bot, an
+        # event without a hash) and their rollups; and a day whose raw clicks are purged.
+        conn.execute(
+            "INSERT INTO clicks (stream_id, link_id, clicked_at, is_bot, visitor) VALUES"
+            " ('1-0', 1, '2026-03-01 10:00Z', false, 'aaaaaaaaaaaaaaaa'),"
+            " ('2-0', 1, '2026-03-01 11:00Z', false, 'aaaaaaaaaaaaaaaa'),"
+            " ('3-0', 1, '2026-03-01 12:00Z', false, 'bbbbbbbbbbbbbbbb'),"
+            " ('4-0', 1, '2026-03-01 13:00Z', true, 'cccccccccccccccc'),"
+            " ('5-0', 1, '2026-03-02 09:00Z', false, '')"
+        )
+        conn.execute(
+            "INSERT INTO click_days (link_id, day, clicks, bot_clicks) VALUES"
+            " (1, '2025-10-01', 7, 0), (1, '2026-03-01', 4, 1), (1, '2026-03-02', 1, 0)"
+        )
+        conn.execute("INSERT INTO click_totals (link_id, clicks, bot_clicks) VALUES (1, 12, 1)")
+        apply_migrations(conn, schema)
+        days = conn.execute("SELECT day::text, visitors FROM click_days ORDER BY day").fetchall()
+        total = conn.execute("SELECT visitors FROM click_totals").fetchone()
+        country = conn.execute("SELECT DISTINCT country FROM clicks").fetchall()
+    assert days == [("2025-10-01", 0), ("2026-03-01", 2), ("2026-03-02", 0)]
+    assert total == (2,)
+    assert country == [("",)]

@@ -206,8 +206,12 @@ async def test_tags_list_their_links_and_clicks_and_stats_sum_their_links(
     ]
     assert summed["tag"] == "promo" and summed["links"] == 2
     for field in ("all_time", "in_range"):
-        for count in ("clicks", "humans", "bots"):
+        for count in ("clicks", "humans", "bots", "visitors"):
             assert summed[field][count] == sum(part[field][count] for part in parts)
+    # One person (one address and agent) on both links: a visitor of each, two for the
+    # tag (visitors are unique per link and day, then summed: docs/clicks.md).
+    assert [part["in_range"]["visitors"] for part in parts] == [1, 1]
+    assert summed["in_range"]["visitors"] == 2
     assert [d["clicks"] for d in summed["days"]] == [
         sum(days) for days in zip(*([d["clicks"] for d in p["days"]] for p in parts), strict=True)
     ]

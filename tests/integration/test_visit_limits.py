@@ -96,4 +96,5 @@ async def test_visits_in_the_link_and_its_stats_are_the_visits_the_limit_counts(
     link = (await client.get(f"/api/links/{code}")).json()
     stats = (await client.get(f"/api/links/{code}/stats")).json()
     assert link["visits"] == visit_count(app_db, code) == 2
-    assert stats["all_time"] == {"clicks": 3, "humans": 2, "bots": 1}
+    # The person's two visits are one visitor (one address and agent, one day).
+    assert stats["all_time"] == {"clicks": 3, "humans": 2, "bots": 1, "visitors": 1}

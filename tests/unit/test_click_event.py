@@ -136,9 +136,9 @@ def test_event_fields_are_the_contract() -> None:
             "x-request-id": "0123456789abcdef0123456789abcdef",
         }
     )
-    event = click_event(42, 1_700_000_000_123, headers, "203.0.113.7", SALT, agent_parser())
+    event = click_event(42, 1_700_000_000_123, headers, "203.0.113.7", SALT, agent_parser(), "DE")
     fields = event.fields()
-    assert list(fields) == ["link", "at", "ref", "ua", "bot", "visitor", "rid"]
+    assert list(fields) == ["link", "at", "ref", "ua", "bot", "visitor", "rid", "country"]
     assert all(isinstance(value, str) for value in fields.values())
     assert fields == {
         "link": "42",
@@ -148,6 +148,7 @@ def test_event_fields_are_the_contract() -> None:
         "bot": "1",
         "visitor": visitor_hash(SALT, "203.0.113.7", GOOGLEBOT),
         "rid": "0123456789abcdef0123456789abcdef",
+        "country": "DE",
     }
     # The address appears nowhere, not even in part; the referrer's path neither.
     assert not any("203.0.113" in value or "story" in value for value in fields.values())

@@ -48,7 +48,15 @@ def test_empty_secret_file_is_refused(
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("DATABASE_PORT", "seventy"), ("CODE_LENGTH", "2"), ("PUBLIC_BASE_URL", "not a url")],
+    [
+        ("DATABASE_PORT", "seventy"),
+        ("CODE_LENGTH", "2"),
+        ("PUBLIC_BASE_URL", "not a url"),
+        ("GEOIP_DATABASE_FILE", "relative/country.mmdb"),
+        ("GEOIP_DATABASE_FILE", "/tmp"),  # a folder
+        ("COUNTRY_HEADER", "CF IPCountry"),
+        ("COUNTRY_HEADER", "X-Country:"),
+    ],
 )
 def test_invalid_values_are_named(
     settings_env: None, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
@@ -79,3 +87,19 @@ def test_blocklist_file_is_applied(
     policy = load_target_policy(load_settings())
     assert policy.refusal("login.evil.example") == "points at a blocked host"
     assert policy.refusal("sho.rt") == "must not point at this shortener"
+
+
+def test_country_sources_are_optional(
+    settings_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Compose passes `${GEOIP_DATABASE_FILE:-}`: empty is none, like unset.
+    monkeypatch.setenv("GEOIP_DATABASE_FILE", "")
+    assert load_settings().geoip_database_file is None
+    # A file not there yet is fine: it is picked up once it appears (clicks/countries.py).
+    monkeypatch.setenv("GEOIP_DATABASE_FILE", str(tmp_path / "later.mmdb"))
+    monkeypatch.setenv("COUNTRY_HEADER", "CF-IPCountry")
+    settings = load_settings()
+    assert (settings.geoip_database_file, settings.country_header) == (
+        tmp_path / "later.mmdb",
+        "CF-IPCountry",
+    )

@@ -12,7 +12,7 @@ from shortener_worker.backends import database
 from shortener_worker.settings import WorkerSettings
 
 # The newest migration in api/migrations/ (tests/unit/test_worker_schema.py checks it).
-REQUIRED_SCHEMA_VERSION = 9
+REQUIRED_SCHEMA_VERSION = 10
 
 
 def missing_migrations(applied: set[int], required: int = REQUIRED_SCHEMA_VERSION) -> list[int]:

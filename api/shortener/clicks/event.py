@@ -1,7 +1,8 @@
 """The click event as the worker reads it (docs/clicks.md), and the pure parts that make it.
 
 What leaves the process is coarse on purpose: the referrer's host, never its path or query
-(they can carry personal data); a salted hash of the visitor, never the address.
+(they can carry personal data); a salted hash of the visitor and the country, never the
+address.
 """
 
 import hashlib
@@ -35,6 +36,7 @@ class ClickEvent:
     bot: bool
     visitor: str
     rid: str
+    country: str = ""  # ISO 3166-1 alpha-2 (clicks/countries.py), "" unknown
 
     def fields(self) -> dict[str, str]:
         """The stream entry's fields, all strings, as docs/clicks.md lists them."""
@@ -46,6 +48,7 @@ class ClickEvent:
             "bot": "1" if self.bot else "0",
             "visitor": self.visitor,
             "rid": self.rid,
+            "country": self.country,
         }
 
 
@@ -96,9 +99,10 @@ def click_event(
     address: str,
     salt: str,
     agents: AgentParser,
+    country: str = "",
 ) -> ClickEvent:
     """The event for a redirect of `link` at `at` (epoch ms), from the request's headers
-    (a case-insensitive mapping, as Starlette's) and client address."""
+    (a case-insensitive mapping, as Starlette's) and client address, in `country`."""
     user_agent = headers.get("user-agent", "")
     agent = agents(user_agent)
     return ClickEvent(
@@ -109,4 +113,5 @@ def click_event(
         bot=agent.bot,
         visitor=visitor_hash(salt, address, user_agent),
         rid=headers.get("x-request-id", "")[:MAX_REQUEST_ID_LENGTH],
+        country=country,
     )

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from starlette.background import BackgroundTask
 
 from shortener.clicks.agents import AgentParser
+from shortener.clicks.countries import CountryLookup
 from shortener.clicks.event import STREAM, click_event
 from shortener.clicks.metrics import CLICKS_LOST, CLICKS_RECORDED, CLICKS_UNCONFIRMED
 from shortener.clicks.salt import DailySalt
@@ -45,9 +46,12 @@ def utc_day(epoch_ms: int) -> date:
 
 
 class ClickRecorder:
-    def __init__(self, cache: Redis, agents: AgentParser) -> None:
+    def __init__(
+        self, cache: Redis, agents: AgentParser, countries: CountryLookup | None = None
+    ) -> None:
         self._cache = cache
         self.agents = agents  # the redirect's rules ask it too (redirects/decide.py)
+        self.countries = countries or CountryLookup(None)  # readiness asks it too
         self._salt = DailySalt(cache)
         self._batch: list[dict[str, str]] = []  # events waiting for the next pipeline
         self._next_send: asyncio.Task[None] | None = None
@@ -62,8 +66,9 @@ class ClickRecorder:
         return BackgroundTask(self.record, link_id, request, time.time_ns() // 1_000_000)
 
     async def record(self, link_id: int, request: Request, at: int) -> None:
-        # The address behind the visitor hash: uvicorn's, from X-Forwarded-For (proxy_headers
-        # in main.py). It goes into the hash and nowhere else. uvicorn trusts every hop
+        # The address behind the visitor hash and the country: uvicorn's, from
+        # X-Forwarded-For (proxy_headers in main.py). It goes into the hash and the country
+        # lookup, in this process, and nowhere else. uvicorn trusts every hop
         # (forwarded_allow_ips="*") and so takes the header's first entry, which a client
         # can send itself; like its User-Agent, that only lets it count as other visitors.
         address = request.client.host if request.client else ""
@@ -73,7 +78,9 @@ class ClickRecorder:
             CLICKS_LOST.inc()
             log.warning("click not recorded", extra={"link": link_id, "error": str(error)})
             return
-        event = click_event(link_id, at, request.headers, address, salt, self.agents)
+        # After the reply, like everything here (its cost: docs/performance.md).
+        country = self.countries(request.headers, address)
+        event = click_event(link_id, at, request.headers, address, salt, self.agents, country)
         self._batch.append(event.fields())
         if self._next_send is None:
             # A task of its own, started on the loop's next turn: the clicks answered

@@ -37,10 +37,10 @@ LINKS = sql.SQL(
     ORDER BY id
     """
 )
-CLICK_FIELDS = ("clicked_at", "referrer_host", "agent_family", "is_bot")
+CLICK_FIELDS = ("clicked_at", "referrer_host", "agent_family", "is_bot", "country")
 CLICKS = sql.SQL(
     """
-    SELECT clicked_at, referrer_host, agent_family, is_bot FROM clicks
+    SELECT clicked_at, referrer_host, agent_family, is_bot, country FROM clicks
     WHERE link_id = %(link)s
       AND (%(since)s::timestamptz IS NULL OR clicked_at >= %(since)s)
       AND (%(until)s::timestamptz IS NULL OR clicked_at < %(until)s)

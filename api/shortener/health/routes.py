@@ -1,7 +1,8 @@
 """/health/live and /health/ready, as application/health+json.
 
 Live says the process answers. Ready says it can do its job: Postgres answers and has the
-schema this code expects (fail), and Redis answers (warn: redirects still work without it).
+schema this code expects (fail), and Redis answers (warn: redirects still work without it);
+clicks get a country (warn: no database configured, or its file is unusable).
 """
 
 import logging
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from shortener.backends import Backends
+from shortener.clicks.record import ClickRecorderDep
 from shortener.dependencies import BackendsDep, SettingsDep
 from shortener.migrate.files import missing_migrations
 from shortener.settings import Settings
@@ -70,7 +72,7 @@ async def live() -> JSONResponse:
 
 @router.get(
     "/ready",
-    summary="Postgres and Redis answer; the schema is current",
+    summary="Postgres and Redis answer; the schema is current; clicks get a country",
     response_class=HealthResponse,
     responses={
         503: {
@@ -79,10 +81,13 @@ async def live() -> JSONResponse:
         }
     },
 )
-async def ready(backends: BackendsDep, settings: SettingsDep) -> JSONResponse:
+async def ready(
+    backends: BackendsDep, settings: SettingsDep, clicks: ClickRecorderDep
+) -> JSONResponse:
     checks = {
         "database": await check_database(backends, settings),
         "cache": await check_cache(backends),
+        "countries": clicks.countries.health(),
     }
     statuses = {check["status"] for check in checks.values()}
     overall = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"

@@ -4,17 +4,32 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+VISITORS = (
+    "People's distinct visitors, counted per UTC day (the visitor hash's salt changes every"
+    " day, by design): over several days, the sum of each day's (visitor-days)."
+)
+
 
 class Counts(BaseModel):
     clicks: int
     humans: int
     bots: int
+    visitors: int = Field(description=VISITORS)
+
+
+class Country(BaseModel):
+    country: str = Field(
+        description='ISO 3166-1 alpha-2 code ("DE"); "" unknown (no database, no match).'
+    )
+    clicks: int
 
 
 class Day(BaseModel):
     day: date
     clicks: int
     bots: int
+    visitors: int = Field(description="People's distinct visitors that day.")
+    top_countries: list[Country] = Field(description="Up to 3, most clicks first.")
 
 
 class Referrer(BaseModel):
@@ -32,6 +47,7 @@ class ClickStats(BaseModel):
     in_range: Counts
     days: list[Day] = Field(description="Every day of the range, zero-filled, oldest first.")
     top_referrers: list[Referrer] = Field(description="Up to 10, most clicks first, in range.")
+    top_countries: list[Country] = Field(description="Up to 10, most clicks first, in range.")
 
 
 class LinkStats(ClickStats):
@@ -39,5 +55,8 @@ class LinkStats(ClickStats):
 
 
 class TagStats(ClickStats):
+    """A tag's visitors are the sum of its links' (per link and day): a person who followed
+    two of its links is two."""
+
     tag: str
     links: int = Field(description="The tag's links now (deleted links' clicks are gone).")

@@ -1,4 +1,4 @@
-"""GET /api/links/{code}/stats: a link's clicks, per day and by referrer."""
+"""GET /api/links/{code}/stats: a link's clicks, per day, by referrer and by country."""
 
 from fastapi import APIRouter
 
@@ -14,7 +14,10 @@ router = APIRouter(prefix="/api/links", tags=["stats"])
 
 @router.get(
     "/{code}/stats",
-    summary="A link's clicks: totals, per day (zero-filled), top referrers, humans vs bots",
+    summary=(
+        "A link's clicks: totals, per day (zero-filled), humans vs bots, visitors per day,"
+        " top referrers and countries"
+    ),
     response_model_by_alias=True,
     responses={**AUTH_ERRORS, 404: problem_doc("No such link for this key"), **RANGE_ERRORS},
 )

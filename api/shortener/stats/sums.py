@@ -9,7 +9,7 @@ from psycopg import AsyncConnection
 
 from shortener.problems import invalid_field, problem_doc
 from shortener.stats import store
-from shortener.stats.models import Counts, Day, Referrer
+from shortener.stats.models import Country, Counts, Day, Referrer
 from shortener.timestamps import IsoDate
 
 DEFAULT_DAYS = 30
@@ -27,8 +27,8 @@ def stats_range(first: date | None, last: date | None) -> tuple[date, date]:
     return first, last
 
 
-def counts(clicks: int, bots: int) -> Counts:
-    return Counts(clicks=clicks, humans=clicks - bots, bots=bots)
+def counts(clicks: int, bots: int, visitors: int) -> Counts:
+    return Counts(clicks=clicks, humans=clicks - bots, bots=bots, visitors=visitors)
 
 
 # The range parameters of every stats route.
@@ -46,14 +46,28 @@ async def click_stats(
     conn: AsyncConnection, link_ids: list[int], first: date, last: date
 ) -> dict[str, Any]:
     """The fields of ClickStats, summed over `link_ids`."""
-    total, total_bots = await store.all_time(conn, link_ids)
+    all_time = await store.all_time(conn, link_ids)
     days = await store.daily(conn, link_ids, first, last)
     referrers = await store.top_referrers(conn, link_ids, first, last)
+    countries = await store.top_countries(conn, link_ids, first, last)
+    countries_by_day: dict[date, list[Country]] = {}
+    for day, country, clicks in await store.top_countries_per_day(conn, link_ids, first, last):
+        countries_by_day.setdefault(day, []).append(Country(country=country, clicks=clicks))
     return {
         "from_": first,
         "to": last,
-        "all_time": counts(total, total_bots),
-        "in_range": counts(sum(d[1] for d in days), sum(d[2] for d in days)),
-        "days": [Day(day=day, clicks=clicks, bots=bots) for day, clicks, bots in days],
+        "all_time": counts(*all_time),
+        "in_range": counts(*(sum(d[column] for d in days) for column in (1, 2, 3))),
+        "days": [
+            Day(
+                day=day,
+                clicks=clicks,
+                bots=bots,
+                visitors=visitors,
+                top_countries=countries_by_day.get(day, []),
+            )
+            for day, clicks, bots, visitors in days
+        ],
         "top_referrers": [Referrer(host=host, clicks=clicks) for host, clicks in referrers],
+        "top_countries": [Country(country=code, clicks=clicks) for code, clicks in countries],
     }

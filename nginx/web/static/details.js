@@ -1,4 +1,5 @@
-// One link: its stats (per-day chart, humans vs bots, top referrers), editing its
+// One link: its stats (per-day chart, humans vs bots, visitors, top referrers and
+// countries), editing its
 // target or expiry, its history of changes, and deleting it after a confirmation dialog.
 
 import { deleteLink, linkHistory, linkStats, updateLink } from "./api.js";
@@ -8,6 +9,18 @@ import { sameTags, tagsFromInput } from "./tags.js";
 import { isoFromLocalInput, localInputFromIso, readable } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
+
+// "DE" -> "Germany" in the browser's language; "" is a click whose country is unknown (no
+// country database on the server, or an address it does not know: docs/clicks.md).
+const regionNames = new Intl.DisplayNames(undefined, { type: "region" });
+function countryName(code) {
+  if (!code) return "unknown";
+  try {
+    return `${regionNames.of(code)} (${code})`;
+  } catch {
+    return code;
+  }
+}
 
 const EVENT_WORDS = { "link.created": "created", "link.updated": "changed", "link.deleted": "deleted" };
 
@@ -110,13 +123,15 @@ export class LinkDetails {
     }
     $("stats-summary").textContent =
       `${plural(all.clicks, "click")} in all: ${plural(all.humans, "human")}, ` +
-      `${plural(all.bots, "bot")}. Last 30 days: ${plural(stats.in_range.clicks, "click")}.`;
+      `${plural(all.bots, "bot")}. Last 30 days: ${plural(stats.in_range.clicks, "click")}, ` +
+      `${plural(stats.in_range.visitors, "visitor")} (counted per day).`;
     drawDays($("stats-chart"), stats.days);
     const rows = stats.days.filter((day) => day.clicks > 0).reverse();
     $("stats-days").tBodies[0].replaceChildren(
       ...rows.map((day) => {
         const row = document.createElement("tr");
-        for (const value of [day.day, day.clicks, day.bots]) {
+        const countries = day.top_countries.map((c) => `${countryName(c.country)} ${c.clicks}`);
+        for (const value of [day.day, day.clicks, day.bots, day.visitors, countries.join(", ")]) {
           const cell = document.createElement("td");
           cell.textContent = String(value);
           row.append(cell);
@@ -136,6 +151,18 @@ export class LinkDetails {
       referrers.push(none);
     }
     $("stats-referrers").replaceChildren(...referrers);
+    const countries = stats.top_countries.map((country) => {
+      const item = document.createElement("li");
+      item.textContent = `${countryName(country.country)}: ${plural(country.clicks, "click")}`;
+      return item;
+    });
+    if (!countries.length) {
+      const none = document.createElement("li");
+      none.className = "none";
+      none.textContent = "No countries yet.";
+      countries.push(none);
+    }
+    $("stats-countries").replaceChildren(...countries);
   }
 
   async loadHistory() {
@@ -213,3 +240,4 @@ export class LinkDetails {
     this.close();
   }
 }
+

@@ -4,6 +4,9 @@ failing the whole batch's transaction in Postgres.
 
 Strict on what a click needs to be counted (`link`, `at`, `bot`); lenient when an
 optional field is absent (it takes the column's default, `""`), strict when it is present.
+A field this worker does not know is ignored: during a rolling update a newer api may
+write fields an older worker has never heard of (`country` was one), and an older api
+leaves out the ones it never had (docs/clicks.md, "Old and new side by side").
 """
 
 from dataclasses import dataclass
@@ -12,8 +15,9 @@ from dataclasses import dataclass
 EARLIEST_MS = 946_684_800_000  # 2000-01-01
 LATEST_MS = 4_102_444_800_000  # 2100-01-01
 # The longest text each optional field may carry (ua: the contract's 64).
-MAX_LENGTH = {b"ref": 255, b"ua": 64, b"visitor": 16, b"rid": 128}
+MAX_LENGTH = {b"ref": 255, b"ua": 64, b"visitor": 16, b"rid": 128, b"country": 2}
 HEX = frozenset("0123456789abcdefABCDEF")
+COUNTRY_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,7 @@ class Click:
     is_bot: bool
     visitor: str
     request_id: str
+    country: str = ""  # ISO 3166-1 alpha-2, "" unknown
 
 
 class MalformedEvent(ValueError):
@@ -42,6 +47,7 @@ def parse_click(stream_id: bytes, fields: dict[bytes, bytes]) -> Click:
         agent_family=_text(fields, b"ua"),
         visitor=_visitor(fields),
         request_id=_text(fields, b"rid"),
+        country=_country(fields),
     )
 
 
@@ -92,4 +98,11 @@ def _visitor(fields: dict[bytes, bytes]) -> str:
     value = _text(fields, b"visitor")
     if value and (len(value) != 16 or not HEX.issuperset(value)):
         raise MalformedEvent("field visitor is not 16 hex characters")
+    return value
+
+
+def _country(fields: dict[bytes, bytes]) -> str:
+    value = _text(fields, b"country")
+    if value and (len(value) != 2 or not COUNTRY_LETTERS.issuperset(value)):
+        raise MalformedEvent("field country is not two capital letters")
     return value

@@ -1,4 +1,5 @@
-"""The click tables (api/migrations/0003_clicks.sql): written here, read by the api.
+"""The click tables (api/migrations/0003_clicks.sql, *_visitors_countries.sql): written
+here, read by the api.
 
 A batch is one statement, so one round trip: the clicks go in with their stream id as the
 key (ON CONFLICT DO NOTHING), and only the rows actually inserted feed the rollups. So a
@@ -23,9 +24,10 @@ WITH batch AS (
     FROM unnest(
         %(stream_ids)s::text[], %(link_ids)s::bigint[], %(at_ms)s::bigint[],
         %(referrers)s::text[], %(agents)s::text[], %(bots)s::boolean[],
-        %(visitors)s::text[], %(request_ids)s::text[]
+        %(visitors)s::text[], %(request_ids)s::text[], %(countries)s::text[]
     ) AS batch (
-        stream_id, link_id, at_ms, referrer_host, agent_family, is_bot, visitor, request_id
+        stream_id, link_id, at_ms, referrer_host, agent_family, is_bot, visitor, request_id,
+        country
     )
 ),
 known AS (
@@ -36,35 +38,72 @@ known AS (
 inserted AS (
     INSERT INTO clicks (
         stream_id, link_id, clicked_at, referrer_host, agent_family, is_bot, visitor,
-        request_id
+        request_id, country
     )
     SELECT stream_id, link_id, timestamptz 'epoch' + at_ms * interval '1 millisecond',
-           referrer_host, agent_family, is_bot, visitor, request_id
+           referrer_host, agent_family, is_bot, visitor, request_id, country
     FROM known
     ORDER BY stream_id
     ON CONFLICT (stream_id) DO NOTHING
     RETURNING stream_id, link_id, clicked_at, (clicked_at AT TIME ZONE 'UTC')::date AS day,
-              is_bot, referrer_host
+              is_bot, referrer_host, visitor, country
+),
+-- People's visitor hashes of the clicks inserted, each (link, day, hash) once ever: what
+-- comes back is a visitor not seen before that day, and only those are counted. A batch
+-- ingested again inserts no click, so no hash either. Two batches at once with the same
+-- hash: the second waits for the first's commit and then inserts nothing.
+new_visitors AS (
+    INSERT INTO click_visitors (link_id, day, visitor)
+    SELECT DISTINCT link_id, day, visitor
+    FROM inserted
+    WHERE visitor <> '' AND NOT is_bot
+    ORDER BY link_id, day, visitor
+    ON CONFLICT (link_id, day, visitor) DO NOTHING
+    RETURNING link_id, day
+),
+visitor_counts AS (
+    SELECT link_id, day, count(*) AS visitors FROM new_visitors GROUP BY link_id, day
 ),
 totals AS (
-    INSERT INTO click_totals AS total (link_id, clicks, bot_clicks)
-    SELECT link_id, count(*), count(*) FILTER (WHERE is_bot)
-    FROM inserted
-    GROUP BY link_id
-    ORDER BY link_id
+    INSERT INTO click_totals AS total (link_id, clicks, bot_clicks, visitors)
+    SELECT i.link_id, i.clicks, i.bot_clicks, coalesce(v.visitors, 0)
+    FROM (
+        SELECT link_id, count(*) AS clicks, count(*) FILTER (WHERE is_bot) AS bot_clicks
+        FROM inserted
+        GROUP BY link_id
+    ) AS i
+    LEFT JOIN (
+        SELECT link_id, sum(visitors) AS visitors FROM visitor_counts GROUP BY link_id
+    ) AS v USING (link_id)
+    ORDER BY i.link_id
     ON CONFLICT (link_id) DO UPDATE
     SET clicks = total.clicks + excluded.clicks,
-        bot_clicks = total.bot_clicks + excluded.bot_clicks
+        bot_clicks = total.bot_clicks + excluded.bot_clicks,
+        visitors = total.visitors + excluded.visitors
 ),
 days AS (
-    INSERT INTO click_days AS d (link_id, day, clicks, bot_clicks)
-    SELECT link_id, day, count(*), count(*) FILTER (WHERE is_bot)
-    FROM inserted
-    GROUP BY link_id, day
-    ORDER BY link_id, day
+    INSERT INTO click_days AS d (link_id, day, clicks, bot_clicks, visitors)
+    SELECT i.link_id, i.day, i.clicks, i.bot_clicks, coalesce(v.visitors, 0)
+    FROM (
+        SELECT link_id, day, count(*) AS clicks, count(*) FILTER (WHERE is_bot) AS bot_clicks
+        FROM inserted
+        GROUP BY link_id, day
+    ) AS i
+    LEFT JOIN visitor_counts AS v USING (link_id, day)
+    ORDER BY i.link_id, i.day
     ON CONFLICT (link_id, day) DO UPDATE
     SET clicks = d.clicks + excluded.clicks,
-        bot_clicks = d.bot_clicks + excluded.bot_clicks
+        bot_clicks = d.bot_clicks + excluded.bot_clicks,
+        visitors = d.visitors + excluded.visitors
+),
+countries AS (
+    INSERT INTO click_countries AS c (link_id, day, country, clicks)
+    SELECT link_id, day, country, count(*)
+    FROM inserted
+    GROUP BY link_id, day, country
+    ORDER BY link_id, day, country
+    ON CONFLICT (link_id, day, country) DO UPDATE
+    SET clicks = c.clicks + excluded.clicks
 ),
 referrers AS (
     INSERT INTO click_referrers AS r (link_id, day, referrer_host, clicks)
@@ -127,6 +166,7 @@ def record_clicks(conn: psycopg.Connection, clicks: Sequence[Click]) -> BatchOut
             "bots": [click.is_bot for click in clicks],
             "visitors": [click.visitor for click in clicks],
             "request_ids": [click.request_id for click in clicks],
+            "countries": [click.country for click in clicks],
         },
     ).fetchone()
     assert row is not None
@@ -142,6 +182,28 @@ def delete_clicks_before(conn: psycopg.Connection, age: timedelta, limit: int) -
             SELECT stream_id FROM clicks
             WHERE clicked_at < now() - %s
             ORDER BY clicked_at
+            LIMIT %s
+            FOR UPDATE SKIP LOCKED
+        )
+        """,
+        (age, limit),
+    )
+    return cursor.rowcount
+
+
+def delete_visitors_before(conn: psycopg.Connection, age: timedelta, limit: int) -> int:
+    """Delete up to `limit` visitor hashes of days that ended more than `age` ago.
+
+    A day's hashes go when its last raw click may have gone: until then a late click of
+    that day (a re-claim, a worker long stopped) still finds its hash and is not counted
+    twice. click_days.visitors and click_totals.visitors keep their counts.
+    """
+    cursor = conn.execute(
+        """
+        DELETE FROM click_visitors WHERE (link_id, day, visitor) IN (
+            SELECT link_id, day, visitor FROM click_visitors
+            WHERE day < ((now() - %s) AT TIME ZONE 'UTC')::date
+            ORDER BY day
             LIMIT %s
             FOR UPDATE SKIP LOCKED
         )
