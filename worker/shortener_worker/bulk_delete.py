@@ -16,10 +16,10 @@ import logging
 from typing import Any
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 from redis import Redis
 
 from shortener_worker.backends import database, redis_connection
+from shortener_worker.background_jobs import finish_job
 from shortener_worker.links import LINK_CHANGES_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -110,13 +110,5 @@ def delete_links_in_bulk(job_id: int) -> int:
 
 
 def _finish(job_id: int, state: str, error: str | None = None) -> None:
-    errors = [{"message": error}] if error else []
     with database() as conn:
-        conn.execute(
-            """
-            UPDATE background_jobs
-            SET state = %s, finished_at = now(), errors = errors || %s
-            WHERE id = %s
-            """,
-            (state, Jsonb(errors), job_id),
-        )
+        finish_job(conn, job_id, state, error)

@@ -40,6 +40,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 
 from shortener_worker.backends import current_settings, database, redis_connection
+from shortener_worker.background_jobs import finish_job
 from shortener_worker.bulk_delete import drop_cached
 
 log = logging.getLogger(__name__)
@@ -293,15 +294,7 @@ def resume_imports(stale_seconds: float = STALE_SECONDS) -> list[int]:
 
 def _finish(job_id: int, state: str, error: str | None = None) -> None:
     """The job's end; a finished import's rows go (a failed one keeps them for a re-run)."""
-    errors = [{"message": error}] if error else []
     with database() as conn:
-        conn.execute(
-            """
-            UPDATE background_jobs
-            SET state = %s, finished_at = now(), errors = errors || %s
-            WHERE id = %s
-            """,
-            (state, Jsonb(errors), job_id),
-        )
+        finish_job(conn, job_id, state, error)
         if state == "done":
             conn.execute("DELETE FROM import_rows WHERE job_id = %s", (job_id,))
