@@ -7,7 +7,7 @@ are summed too: unique per link and day, not across links (docs/clicks.md).
 
 from datetime import date
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
 TOP_REFERRERS = 10
 TOP_COUNTRIES = 10
@@ -44,38 +44,44 @@ async def daily(
     return await cursor.fetchall()
 
 
+async def _top(
+    conn: AsyncConnection,
+    table: str,
+    column: str,
+    link_ids: list[int],
+    first: date,
+    last: date,
+    limit: int,
+) -> list[tuple[str, int]]:
+    """The `column` values of a rollup `table` with the most clicks in the range."""
+    cursor = await conn.execute(
+        sql.SQL(
+            """
+            SELECT {column}, sum(clicks)::bigint AS clicks
+            FROM {table}
+            WHERE link_id = ANY(%s) AND day BETWEEN %s AND %s
+            GROUP BY {column}
+            ORDER BY clicks DESC, {column}
+            LIMIT %s
+            """
+        ).format(table=sql.Identifier(table), column=sql.Identifier(column)),
+        (link_ids, first, last, limit),
+    )
+    return await cursor.fetchall()
+
+
 async def top_referrers(
     conn: AsyncConnection, link_ids: list[int], first: date, last: date
 ) -> list[tuple[str, int]]:
-    cursor = await conn.execute(
-        """
-        SELECT referrer_host, sum(clicks)::bigint AS clicks
-        FROM click_referrers
-        WHERE link_id = ANY(%s) AND day BETWEEN %s AND %s
-        GROUP BY referrer_host
-        ORDER BY clicks DESC, referrer_host
-        LIMIT %s
-        """,
-        (link_ids, first, last, TOP_REFERRERS),
+    return await _top(
+        conn, "click_referrers", "referrer_host", link_ids, first, last, TOP_REFERRERS
     )
-    return await cursor.fetchall()
 
 
 async def top_countries(
     conn: AsyncConnection, link_ids: list[int], first: date, last: date
 ) -> list[tuple[str, int]]:
-    cursor = await conn.execute(
-        """
-        SELECT country, sum(clicks)::bigint AS clicks
-        FROM click_countries
-        WHERE link_id = ANY(%s) AND day BETWEEN %s AND %s
-        GROUP BY country
-        ORDER BY clicks DESC, country
-        LIMIT %s
-        """,
-        (link_ids, first, last, TOP_COUNTRIES),
-    )
-    return await cursor.fetchall()
+    return await _top(conn, "click_countries", "country", link_ids, first, last, TOP_COUNTRIES)
 
 
 async def top_countries_per_day(
